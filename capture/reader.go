@@ -1,0 +1,223 @@
+package capture
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// readBuffer is the size of the buffered reader under the pcap readers.
+const readBuffer = 1 << 20
+
+// maxProblems is how many malformed packets a Reader remembers in detail.
+const maxProblems = 10
+
+// ErrNotCapture is wrapped by the error for input that is neither pcap nor
+// pcapng.
+var ErrNotCapture = errors.New("not a packet capture")
+
+// FormatError is an error in the structure of a capture file.
+type FormatError struct {
+	File   string
+	Frame  int64 // the frame being read (1-based); 0 for the file header
+	Offset int64 // byte offset where that frame's record starts
+	Err    error
+}
+
+func (e *FormatError) Error() string {
+	where := "file header"
+	if e.Frame > 0 {
+		where = fmt.Sprintf("frame %d", e.Frame)
+	}
+	return fmt.Sprintf("%s: %s at byte offset %d: %v", e.File, where, e.Offset, e.Err)
+}
+
+func (e *FormatError) Unwrap() error { return e.Err }
+
+// Problem describes a packet that was counted as malformed.
+type Problem struct {
+	Frame  int64
+	Offset int64
+	Err    error
+}
+
+// packetSource is what pcapgo's pcap and pcapng readers have in common.
+type packetSource interface {
+	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+}
+
+// Reader reads TCP segments from one capture file.
+type Reader struct {
+	name   string
+	closer io.Closer
+	count  *countingReader
+	buf    *bufio.Reader
+	src    packetSource
+	link   layers.LinkType // of a pcap file; pcapng packets carry their own
+	ng     bool
+	gzip   bool
+	dec    *Decoder
+
+	frame    int64
+	Stats    Stats
+	Problems []Problem // the first malformed packets, with why
+}
+
+// Open opens a capture file; "-" reads standard input.
+func Open(name string) (*Reader, error) {
+	if name == "-" {
+		return NewReader("<stdin>", os.Stdin)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	r, err := NewReader(name, f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.closer = f
+	return r, nil
+}
+
+// NewReader reads a capture from r; name is used in errors. The format is
+// sniffed from the magic number, never from the name.
+func NewReader(name string, r io.Reader) (*Reader, error) {
+	rd := &Reader{name: name, dec: NewDecoder()}
+	rd.count = &countingReader{r: r}
+	rd.buf = bufio.NewReaderSize(rd.count, readBuffer)
+	magic, err := rd.buf.Peek(4)
+	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(rd.buf)
+		if err != nil {
+			return nil, rd.errorf(0, 0, "bad gzip stream: %w", err)
+		}
+		rd.gzip = true
+		rd.count = &countingReader{r: gz}
+		rd.buf = bufio.NewReaderSize(rd.count, readBuffer)
+		magic, err = rd.buf.Peek(4)
+	}
+	if len(magic) < 4 {
+		if err == nil || err == io.EOF {
+			return nil, rd.errorf(0, 0, "%w: file has %d bytes, too short for any capture header", ErrNotCapture, len(magic))
+		}
+		return nil, rd.errorf(0, 0, "%w", err)
+	}
+	switch m := binary.LittleEndian.Uint32(magic); m {
+	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
+		p, err := pcapgo.NewReader(rd.buf)
+		if err != nil {
+			return nil, rd.errorf(0, 0, "bad pcap file header: %w", err)
+		}
+		rd.src, rd.link = p, p.LinkType()
+	case 0x0a0d0d0a:
+		p, err := pcapgo.NewNgReader(rd.buf, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
+		if err != nil {
+			return nil, rd.errorf(0, 0, "bad pcapng section header: %w", err)
+		}
+		rd.src, rd.ng = p, true
+	default:
+		return nil, rd.errorf(0, 0, "%w: it starts with % x; tcplens reads pcap and pcapng files, optionally gzip-compressed", ErrNotCapture, magic)
+	}
+	return rd, nil
+}
+
+// Name returns the name the Reader was opened with.
+func (r *Reader) Name() string { return r.name }
+
+// Close closes the underlying file, if the Reader opened it.
+func (r *Reader) Close() error {
+	if r.closer != nil {
+		return r.closer.Close()
+	}
+	return nil
+}
+
+// offset is the position of the next unread byte of the (decompressed)
+// stream: what the counting reader delivered less what is still buffered.
+func (r *Reader) offset() int64 { return r.count.n - int64(r.buf.Buffered()) }
+
+func (r *Reader) errorf(frame, off int64, format string, args ...any) error {
+	return &FormatError{File: r.name, Frame: frame, Offset: off, Err: fmt.Errorf(format, args...)}
+}
+
+// Next reads until the next TCP segment and decodes it into seg. Packets
+// that are not tracked are counted in Stats on the way. It returns io.EOF at
+// the end of the file and a *FormatError if the file is damaged; segments
+// read before the damage stay valid.
+func (r *Reader) Next(seg *Segment) error {
+	for {
+		off := r.offset()
+		data, ci, err := r.src.ZeroCopyReadPacketData()
+		if err != nil {
+			return r.readError(off, err)
+		}
+		r.frame++
+		r.Stats.Packets++
+		r.Stats.Bytes += int64(len(data))
+		link := r.link
+		if r.ng {
+			if len(ci.AncillaryData) > 0 {
+				link, _ = ci.AncillaryData[0].(layers.LinkType)
+			}
+		}
+		reason := r.dec.Decode(data, link, seg)
+		r.Stats.ByReason[reason]++
+		switch reason {
+		case ReasonNone:
+			seg.Frame, seg.Time, seg.Interface = r.frame, ci.Timestamp, ci.InterfaceIndex
+			return nil
+		case ReasonMalformed, ReasonMalformedTCP:
+			if len(r.Problems) < maxProblems {
+				r.Problems = append(r.Problems, Problem{Frame: r.frame, Offset: off, Err: r.dec.Err})
+			}
+		case ReasonLinkType:
+			if r.Stats.LinkTypes == nil {
+				r.Stats.LinkTypes = make(map[int]int64)
+			}
+			r.Stats.LinkTypes[int(link)]++
+		}
+	}
+}
+
+func (r *Reader) readError(off int64, err error) error {
+	frame := r.frame + 1
+	switch {
+	case err == io.EOF && r.offset() == off:
+		return io.EOF
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		err = fmt.Errorf("the file ends in the middle of this record (%d bytes of it present): the capture is truncated", r.offset()-off)
+	}
+	if r.gzip {
+		err = fmt.Errorf("%w (offset in the decompressed stream)", err)
+	}
+	return &FormatError{File: r.name, Frame: frame, Offset: off, Err: err}
+}
+
+// LinkTypeName names a link type for messages.
+func LinkTypeName(lt int) string {
+	if s := layers.LinkType(lt).String(); s != "" && s != "Unknown" {
+		return fmt.Sprintf("%d (%s)", lt, s)
+	}
+	return fmt.Sprint(lt)
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

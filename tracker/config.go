@@ -1,0 +1,48 @@
+package tracker
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config holds the timers of the operating system whose sockets the capture
+// shows, in capture time.
+type Config struct {
+	// MSL is the maximum segment lifetime; TIME_WAIT lasts 2*MSL.
+	MSL time.Duration
+	// ConnectTimeout is how long a SYN goes unanswered before the client
+	// gives up (Linux: 6 retries, about 127 s).
+	ConnectTimeout time.Duration
+	// IdleTimeout ends a connection nothing was seen on for this long.
+	IdleTimeout time.Duration
+	// ClosedLinger is how long a connection both of whose sides are closed
+	// is kept for late segments (retransmitted FINs, data after RST)
+	// before it is handed on.
+	ClosedLinger time.Duration
+}
+
+// Profiles are the timer defaults of each operating system: Linux keeps
+// TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN), Windows for 240 s (MSL 120 s), the
+// BSDs and macOS use an MSL of 30 s.
+var Profiles = map[string]Config{
+	"linux":   {MSL: 30 * time.Second, ConnectTimeout: 127 * time.Second},
+	"windows": {MSL: 120 * time.Second, ConnectTimeout: 21 * time.Second},
+	"bsd":     {MSL: 30 * time.Second, ConnectTimeout: 75 * time.Second},
+}
+
+// DefaultIdleTimeout matches Zeek's tcp_inactivity_timeout.
+const DefaultIdleTimeout = 5 * time.Minute
+
+// DefaultClosedLinger is long enough for a retransmission timeout or two.
+const DefaultClosedLinger = 10 * time.Second
+
+// Profile returns the configuration for an operating-system profile name.
+func Profile(name string) (Config, error) {
+	c, ok := Profiles[name]
+	if !ok {
+		return Config{}, fmt.Errorf("unknown OS profile %q: use linux, windows or bsd", name)
+	}
+	c.IdleTimeout = DefaultIdleTimeout
+	c.ClosedLinger = DefaultClosedLinger
+	return c, nil
+}

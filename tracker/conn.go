@@ -1,0 +1,99 @@
+package tracker
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/tcplens/tcplens/capture"
+	"github.com/tcplens/tcplens/reassembly"
+)
+
+// Transition is one inferred state change of one side.
+type Transition struct {
+	Side     Side
+	From, To State
+	Frame    int64 // the frame that caused it; 0 for a timer
+	Time     time.Time
+	Rule     Rule
+}
+
+// End says why a connection left the tracker.
+type End uint8
+
+// Why connections end.
+const (
+	EndCapture    End = iota // the capture ended
+	EndClosed                // both sides closed (TIME_WAIT expired, or RST)
+	EndIdle                  // nothing seen for the idle timeout
+	EndSuperseded            // a SYN with a new ISN started a new incarnation
+)
+
+// Reset records the RST that ended a connection.
+type Reset struct {
+	Seen        bool
+	By          Side
+	Frame       int64
+	SenderState State // the sender's state before it sent the RST
+	PeerState   State // the receiver's state before it got the RST
+}
+
+// Conn is one incarnation of a TCP 4-tuple.
+type Conn struct {
+	ID          uint64 // order of first appearance in the capture, from 1
+	Key         capture.Key
+	Client      netip.AddrPort
+	Server      netip.AddrPort
+	Incarnation int  // 1 for the first connection on this 4-tuple in the capture
+	RoleGuessed bool // no SYN or SYN-ACK said which side is the client
+	Partial     bool // the opening handshake was not captured
+
+	Start, Last           time.Time
+	FirstFrame, LastFrame int64
+	Initial               [2]State // states before the first transition
+	State                 [2]State
+	Dir                   [2]reassembly.Direction
+	Transitions           []Transition
+	FirstFIN              Side
+	SawFIN                bool
+	Reset                 Reset
+	IgnoredRSTs           int // RSTs outside the receiver's window: no effect on state
+	End                   End
+	timeWaitSince         [2]time.Time
+	closedSince           time.Time
+}
+
+// set records a transition of side to state to, caused by segment s (nil
+// for a timer) at time t.
+func (c *Conn) set(side Side, to State, rule Rule, frame int64, t time.Time) {
+	from := c.State[side]
+	if from == to {
+		return
+	}
+	c.State[side] = to
+	c.Transitions = append(c.Transitions, Transition{Side: side, From: from, To: to, Frame: frame, Time: t, Rule: rule})
+	if to == TimeWait {
+		c.timeWaitSince[side] = t
+	}
+}
+
+// States returns the sequence of states side went through, its initial
+// state first.
+func (c *Conn) States(side Side) []State {
+	out := []State{c.Initial[side]}
+	for _, tr := range c.Transitions {
+		if tr.Side == side {
+			out = append(out, tr.To)
+		}
+	}
+	return out
+}
+
+// Duration is the time from the first to the last packet.
+func (c *Conn) Duration() time.Duration { return c.Last.Sub(c.Start) }
+
+// bothClosed reports whether neither side can send anything but a
+// retransmission or a new SYN.
+func (c *Conn) bothClosed() bool {
+	return c.State[Client].closedOrWaiting() && c.State[Server].closedOrWaiting() ||
+		c.Reset.Seen
+}
