@@ -1,0 +1,31 @@
+// Command tcplens reconstructs the lifecycle of every TCP connection in a
+// packet capture.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if err != errReported {
+			fmt.Fprintln(os.Stderr, "tcplens:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run is the whole program, with its environment passed in so tests can
+// call it with buffers.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	root := newRootCmd(stdin, stdout, stderr)
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
+}

@@ -1,0 +1,25 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+)
+
+// WriteJSON writes records as one indented JSON array.
+func WriteJSON(w io.Writer, recs []Record) error {
+	if recs == nil {
+		recs = []Record{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(recs)
+}
+
+// NDJSON writes one record per line as connections finish.
+type NDJSON struct{ enc *json.Encoder }
+
+// NewNDJSON returns an NDJSON writer on w.
+func NewNDJSON(w io.Writer) *NDJSON { return &NDJSON{enc: json.NewEncoder(w)} }
+
+// Write writes one record and a newline.
+func (n *NDJSON) Write(r *Record) error { return n.enc.Encode(r) }
