@@ -97,9 +97,9 @@ func NewReader(name string, r io.Reader) (*Reader, error) {
 	rd.buf = bufio.NewReaderSize(rd.count, readBuffer)
 	magic, err := rd.buf.Peek(4)
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		gz, err := gzip.NewReader(rd.buf)
-		if err != nil {
-			return nil, rd.errorf(0, 0, "bad gzip stream: %w", err)
+		gz, gzErr := gzip.NewReader(rd.buf)
+		if gzErr != nil {
+			return nil, rd.errorf(0, 0, "bad gzip stream: %w", gzErr)
 		}
 		rd.gzip = true
 		rd.count = &countingReader{r: gz}
