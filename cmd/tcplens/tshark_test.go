@@ -125,7 +125,7 @@ func TestSharedCapturesAgainstTshark(t *testing.T) {
 // rule at a frame sent to that side.
 func TestDemoTransitionsAgainstTshark(t *testing.T) {
 	type frame struct {
-		src               string
+		src                string
 		syn, ack, fin, rst bool
 	}
 	frames := map[int64]frame{}
