@@ -37,7 +37,6 @@ var ruleInfo = [numRules]struct{ id, text string }{
 	RuleSentRST:            {"sent-rst", "sent a RST"},
 	RuleGotRST:             {"received-rst", "received an acceptable RST"},
 	RuleMidStream:          {"picked-up-mid-stream", "the connection's opening was not captured"},
-	RuleSYNACKWithoutSYN:   {"picked-up-at-syn-ack", "the SYN was not captured; the SYN-ACK shows it was sent"},
 	RuleFINRetransmitted:   {"fin-retransmitted", "retransmitted its FIN, so the ACK seen earlier did not reach it"},
 	RuleTimeWaitExpired:    {"time-wait-expired", "2*MSL of capture time passed in TIME_WAIT"},
 }
