@@ -81,7 +81,7 @@ func (c *Conn) openOutcome(half string) Outcome {
 	var o Outcome
 	switch c.End {
 	case EndIdle:
-		o = Outcome{OutcomeIdle, "idle timeout: nothing seen for the idle timeout (" + states + ")"}
+		o = Outcome{OutcomeIdle, "idle timeout (" + states + ")"}
 	case EndSuperseded:
 		o = Outcome{OutcomeSuperseded, "superseded: a new SYN started another connection on the same 4-tuple (" + states + ")"}
 	default:
