@@ -18,6 +18,7 @@ type Direction struct {
 	HighAck uint32 // highest acknowledgment number sent (covers the peer)
 
 	Window      uint16 // last advertised window, unscaled
+	windowInSYN bool   // Window came from a SYN, where it is never scaled
 	WindowScale int8   // from this side's SYN; capture.NoWindowScale if none
 	MSS         uint16
 	SACKPerm    bool
@@ -44,7 +45,7 @@ func (d *Direction) Send(s *capture.Segment) Sent {
 	var what Sent
 	d.Packets++
 	d.Bytes += int64(s.PayloadLen)
-	d.Window = s.Window
+	d.Window, d.windowInSYN = s.Window, s.Flags&capture.SYN != 0
 	if s.Flags&capture.ACK != 0 && (!d.SawACK || SeqGT(s.Ack, d.HighAck)) {
 		d.SawACK, d.HighAck = true, s.Ack
 	}
@@ -90,10 +91,11 @@ func (d *Direction) AckCoversFIN(ack uint32) bool {
 }
 
 // ScaledWindow is the receive window this direction last advertised, in
-// bytes. Scaling applies only when both SYNs carried the option (RFC 7323).
+// bytes. Scaling applies only when both SYNs carried the option, and never
+// to the window of a SYN or SYN-ACK (RFC 7323 section 2.2).
 func (d *Direction) ScaledWindow(peer *Direction) uint32 {
 	w := uint32(d.Window)
-	if d.WindowScale >= 0 && peer.WindowScale >= 0 && d.SawSYN && peer.SawSYN {
+	if !d.windowInSYN && d.WindowScale >= 0 && peer.WindowScale >= 0 && d.SawSYN && peer.SawSYN {
 		w <<= uint(d.WindowScale)
 	}
 	return w

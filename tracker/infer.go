@@ -25,13 +25,17 @@ func (c *Conn) update(s *capture.Segment, from Side) {
 		at(peer, Established, RuleMidStream)
 	}
 
-	if f&capture.SYN != 0 && sent&reassembly.SentNewSYN != 0 {
+	if f&capture.SYN != 0 {
 		if f&capture.ACK == 0 {
 			switch c.State[from] {
 			case Closed, Listen, Unknown: // Listen: simultaneous open
-				at(from, SynSent, RuleSentSYN)
+				if sent&reassembly.SentNewSYN != 0 {
+					at(from, SynSent, RuleSentSYN)
+				}
 			}
 		} else {
+			// In a simultaneous open the SYN-ACK repeats the SYN's ISN, so
+			// it counts even when the sequence number is not new.
 			switch c.State[from] {
 			case Listen, Unknown, SynSent: // SynSent: simultaneous open
 				at(from, SynReceived, RuleSentSYNACK)
@@ -132,8 +136,8 @@ func (c *Conn) rstAcceptable(s *capture.Segment, from Side) bool {
 	peer := from.Peer()
 	snd, rcv := &c.Dir[from], &c.Dir[peer]
 	switch c.State[peer] {
-	case SynSent:
-		return s.Flags&capture.ACK != 0 && rcv.AckCoversSYN(s.Ack)
+	case SynSent: // SND.UNA < SEG.ACK <= SND.NXT, and SND.NXT is ISN+1
+		return s.Flags&capture.ACK != 0 && rcv.SawSYN && s.Ack == rcv.ISN+1
 	case Unknown, Listen, Closed:
 		return true
 	}

@@ -32,11 +32,17 @@ var OutcomeIDs = []string{
 	OutcomeIdle, OutcomeSuperseded,
 }
 
+// afterClose reports whether the RST came after the connection had closed
+// (it ended a TIME_WAIT, RFC 1337): the close, not the RST, is the outcome.
+func (r Reset) afterClose() bool {
+	return r.PeerState.closedOrWaiting() && r.SenderState.closedOrWaiting()
+}
+
 // Outcome describes how the connection ended.
 func (c *Conn) Outcome() Outcome {
 	cs, ss := c.State[Client], c.State[Server]
 	switch {
-	case c.Reset.Seen:
+	case c.Reset.Seen && !c.Reset.afterClose():
 		r := c.Reset
 		if r.PeerState == SynSent && (r.SenderState == Listen || r.SenderState == Unknown) {
 			return Outcome{OutcomeRefused, "refused: RST to SYN"}

@@ -67,16 +67,16 @@ func (t *Tracker) Track(s *capture.Segment) {
 // startsIncarnation reports whether a SYN (without ACK) on a 4-tuple that
 // has connection c starts a new connection.
 func startsIncarnation(c *Conn, s *capture.Segment) bool {
-	if c.bothClosed() {
-		return true
-	}
 	from := Server
 	if s.Src == c.Client {
 		from = Client
 	}
 	d := &c.Dir[from]
-	if d.SawSYN {
-		return s.Seq != d.ISN // the same ISN is a retransmission
+	if d.SawSYN && s.Seq == d.ISN {
+		return false // the same ISN is a retransmission
+	}
+	if c.bothClosed() || d.SawSYN {
+		return true
 	}
 	// The side that has not sent a SYN yet: simultaneous open if the other
 	// side is waiting for an answer to its own SYN.
