@@ -63,6 +63,7 @@ type Reader struct {
 	src    packetSource
 	link   layers.LinkType // of a pcap file; pcapng packets carry their own
 	ng     bool
+	ngBig  bool // the current pcapng section is big-endian
 	gzip   bool
 	dec    *Decoder
 
@@ -120,6 +121,7 @@ func NewReader(name string, r io.Reader) (*Reader, error) {
 		}
 		rd.src, rd.link = p, p.LinkType()
 	case 0x0a0d0d0a:
+		rd.ngPacketStart(0) // learn the section's byte order
 		p, err := pcapgo.NewNgReader(rd.buf, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
 		if err != nil {
 			return nil, rd.errorf(0, 0, "bad pcapng section header: %w", err)
@@ -157,6 +159,9 @@ func (r *Reader) errorf(frame, off int64, format string, args ...any) error {
 func (r *Reader) Next(seg *Segment) error {
 	for {
 		off := r.offset()
+		if r.ng {
+			off = r.ngPacketStart(off)
+		}
 		data, ci, err := r.src.ZeroCopyReadPacketData()
 		if err != nil {
 			return r.readError(off, err)
@@ -192,7 +197,7 @@ func (r *Reader) Next(seg *Segment) error {
 func (r *Reader) readError(off int64, err error) error {
 	frame := r.frame + 1
 	switch {
-	case err == io.EOF && r.offset() == off:
+	case err == io.EOF: // both readers say EOF only between records
 		return io.EOF
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		err = fmt.Errorf("the file ends in the middle of this record (%d bytes of it present): the capture is truncated", r.offset()-off)
@@ -201,6 +206,37 @@ func (r *Reader) readError(off int64, err error) error {
 		err = fmt.Errorf("%w (offset in the decompressed stream)", err)
 	}
 	return &FormatError{File: r.name, Frame: frame, Offset: off, Err: err}
+}
+
+// ngPacketStart returns where the next packet block starts, given that the
+// unread bytes start at off: pcapgo first consumes any section header,
+// interface, statistics or other blocks, so their headers are peeked at
+// (without consuming them) to skip their lengths.
+func (r *Reader) ngPacketStart(off int64) int64 {
+	skip := 0
+	for skip <= readBuffer-12 {
+		h, err := r.buf.Peek(skip + 12)
+		if err != nil {
+			break
+		}
+		h = h[skip:]
+		if binary.LittleEndian.Uint32(h) == 0x0a0d0d0a { // section header
+			r.ngBig = binary.BigEndian.Uint32(h[8:]) == 0x1a2b3c4d
+		}
+		typ, length := binary.LittleEndian.Uint32(h), binary.LittleEndian.Uint32(h[4:])
+		if r.ngBig {
+			typ, length = binary.BigEndian.Uint32(h), binary.BigEndian.Uint32(h[4:])
+		}
+		switch typ {
+		case 2, 3, 6: // packet, simple packet, enhanced packet blocks
+			return off + int64(skip)
+		}
+		if length < 12 || length%4 != 0 {
+			break
+		}
+		skip += int(length)
+	}
+	return off + int64(skip)
 }
 
 // LinkTypeName names a link type for messages.

@@ -35,7 +35,7 @@ func (d *Decoder) tcpSegment(data []byte, src, dst netip.Addr, ipPayload int, se
 	seg.CapturedPayload = min(len(t.Payload), payload)
 
 	seg.MSS, seg.WindowScale, seg.SACKPerm = 0, NoWindowScale, false
-	seg.NumSACK, seg.HasTS, seg.TSVal, seg.TSEcr = 0, false, 0, 0
+	seg.NumSACK, seg.SACK, seg.HasTS, seg.TSVal, seg.TSEcr = 0, [MaxSACKBlocks][2]uint32{}, false, 0, 0
 	for i := range t.Options {
 		o := &t.Options[i]
 		v := o.OptionData
