@@ -23,6 +23,7 @@ type Direction struct {
 	MSS         uint16
 	SACKPerm    bool
 	Timestamps  bool
+	LastTSVal   uint32 // the last timestamp value sent, if Timestamps
 
 	Packets int64 // segments sent
 	Bytes   int64 // payload bytes sent, retransmissions included
@@ -46,6 +47,9 @@ func (d *Direction) Send(s *capture.Segment) Sent {
 	d.Packets++
 	d.Bytes += int64(s.PayloadLen)
 	d.Window, d.windowInSYN = s.Window, s.Flags&capture.SYN != 0
+	if s.HasTS {
+		d.LastTSVal = s.TSVal
+	}
 	if s.Flags&capture.ACK != 0 && (!d.SawACK || SeqGT(s.Ack, d.HighAck)) {
 		d.SawACK, d.HighAck = true, s.Ack
 	}

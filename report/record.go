@@ -33,7 +33,20 @@ type Record struct {
 	Outcome        string       `json:"outcome"`
 	OutcomeText    string       `json:"outcome_text"`
 	IgnoredRSTs    int          `json:"ignored_rsts,omitempty"`
+	Anomalies      []Anomaly    `json:"anomalies"`
 	Transitions    []Transition `json:"transitions"`
+}
+
+// Anomaly is one anomaly of a connection; the README's catalog explains
+// every id.
+type Anomaly struct {
+	ID       string    `json:"id"`
+	Severity string    `json:"severity"` // info, warning or error
+	Side     string    `json:"side"`     // the side it concerns
+	Frame    int64     `json:"frame"`    // where it was (first) seen; 0: at the end of the capture
+	Time     time.Time `json:"time"`
+	Count    int       `json:"count"`
+	Text     string    `json:"text"`
 }
 
 // Flow counts one direction's segments and payload bytes (retransmissions
@@ -82,6 +95,13 @@ func NewRecord(file string, c *tracker.Conn) Record {
 		OutcomeText:  o.Text,
 		IgnoredRSTs:  c.IgnoredRSTs,
 		Transitions:  make([]Transition, 0, len(c.Transitions)),
+		Anomalies:    make([]Anomaly, 0, len(c.Anomalies)),
+	}
+	for _, a := range c.Anomalies {
+		r.Anomalies = append(r.Anomalies, Anomaly{
+			ID: a.ID, Severity: a.Severity.String(), Side: a.Side.String(),
+			Frame: a.Frame, Time: a.Time, Count: a.Count, Text: a.Text,
+		})
 	}
 	for _, v := range c.Key.VLAN {
 		if v != 0 {

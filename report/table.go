@@ -25,7 +25,7 @@ type Summary struct {
 func WriteTable(w io.Writer, recs []Record, sum Summary) error {
 	t := tablewriter.NewTable(w,
 		tablewriter.WithHeader([]string{"#", "Client", "Server", "Start", "Duration",
-			"C→S pkts/bytes", "S→C pkts/bytes", "Client states", "Server states", "Outcome"}),
+			"C→S pkts/bytes", "S→C pkts/bytes", "Client states", "Server states", "Outcome", "Anomalies"}),
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithRowAutoWrap(tw.WrapNormal),
 	)
@@ -50,6 +50,7 @@ func WriteTable(w io.Writer, recs []Record, sum Summary) error {
 			strings.Join(r.ClientStates, " > "),
 			strings.Join(r.ServerStates, " > "),
 			outcome,
+			anomalyList(r.Anomalies),
 		}); err != nil {
 			return err
 		}
@@ -60,6 +61,19 @@ func WriteTable(w io.Writer, recs []Record, sum Summary) error {
 		}
 	}
 	return writeFooter(w, recs, sum)
+}
+
+// anomalyList names a connection's anomalies, with a count where one
+// happened more than once: "syn-retransmitted x2, rst-abort".
+func anomalyList(as []Anomaly) string {
+	parts := make([]string, len(as))
+	for i, a := range as {
+		parts[i] = a.ID
+		if a.Count > 1 {
+			parts[i] += fmt.Sprintf(" x%d", a.Count)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func vlanNote(v []uint16) string {

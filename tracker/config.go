@@ -19,15 +19,21 @@ type Config struct {
 	// is kept for late segments (retransmitted FINs, data after RST)
 	// before it is handed on.
 	ClosedLinger time.Duration
+	// CloseWaitThreshold is how long a side may stay in CLOSE_WAIT, while
+	// the capture goes on, before close-wait-stuck is reported.
+	CloseWaitThreshold time.Duration
+	// FinWait2Timeout is the OS's FIN_WAIT_2 timeout (Linux
+	// tcp_fin_timeout, 60 s) for fin-wait-2-stuck.
+	FinWait2Timeout time.Duration
 }
 
 // Profiles are the timer defaults of each operating system: Linux keeps
 // TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN), Windows for 240 s (MSL 120 s), the
 // BSDs and macOS use an MSL of 30 s.
 var Profiles = map[string]Config{
-	"linux":   {MSL: 30 * time.Second, ConnectTimeout: 127 * time.Second},
-	"windows": {MSL: 120 * time.Second, ConnectTimeout: 21 * time.Second},
-	"bsd":     {MSL: 30 * time.Second, ConnectTimeout: 75 * time.Second},
+	"linux":   {MSL: 30 * time.Second, ConnectTimeout: 127 * time.Second, FinWait2Timeout: 60 * time.Second},
+	"windows": {MSL: 120 * time.Second, ConnectTimeout: 21 * time.Second, FinWait2Timeout: 120 * time.Second},
+	"bsd":     {MSL: 30 * time.Second, ConnectTimeout: 75 * time.Second, FinWait2Timeout: 60 * time.Second},
 }
 
 // DefaultIdleTimeout matches Zeek's tcp_inactivity_timeout.
@@ -35,6 +41,10 @@ const DefaultIdleTimeout = 5 * time.Minute
 
 // DefaultClosedLinger is long enough for a retransmission timeout or two.
 const DefaultClosedLinger = 10 * time.Second
+
+// DefaultCloseWaitThreshold is how long CLOSE_WAIT may last before it is
+// reported as stuck.
+const DefaultCloseWaitThreshold = 5 * time.Second
 
 // Profile returns the configuration for an operating-system profile name.
 func Profile(name string) (Config, error) {
@@ -44,5 +54,6 @@ func Profile(name string) (Config, error) {
 	}
 	c.IdleTimeout = DefaultIdleTimeout
 	c.ClosedLinger = DefaultClosedLinger
+	c.CloseWaitThreshold = DefaultCloseWaitThreshold
 	return c, nil
 }

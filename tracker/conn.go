@@ -33,6 +33,7 @@ type Reset struct {
 	Seen        bool
 	By          Side
 	Frame       int64
+	Time        time.Time
 	SenderState State // the sender's state before it sent the RST
 	PeerState   State // the receiver's state before it got the RST
 }
@@ -58,8 +59,16 @@ type Conn struct {
 	Reset                 Reset
 	IgnoredRSTs           int // RSTs outside the receiver's window: no effect on state
 	End                   End
-	timeWaitSince         [2]time.Time
-	closedSince           time.Time
+	Anomalies             []Anomaly
+	FirstSide             Side // the side that sent the first packet
+
+	timeWaitSince [2]time.Time
+	closedSince   time.Time
+	synTimes      [2][]time.Time // times of each side's SYN (or SYN-ACK) sends
+	synFrames     [2]int64       // frame of each side's first SYN retransmission
+	finFrames     [2]int64       // frame of each side's first FIN retransmission
+	reuseIndex    int            // 1 + index of a reuse-in-time-wait awaiting the holder's answer
+	reuseHolder   Side
 }
 
 // set records a transition of side to state to, caused by segment s (nil

@@ -1,6 +1,8 @@
 package tracker
 
 import (
+	"fmt"
+
 	"github.com/tcplens/tcplens/capture"
 	"github.com/tcplens/tcplens/reassembly"
 )
@@ -10,9 +12,31 @@ func (c *Conn) update(s *capture.Segment, from Side) {
 	peer := from.Peer()
 	snd := &c.Dir[from]
 	c.Last, c.LastFrame = s.Time, s.Frame
+	hadFIN, finSeq := snd.SawFIN, snd.FINSeq
 	sent := snd.Send(s)
 	f := s.Flags
 	at := func(side Side, to State, rule Rule) { c.set(side, to, rule, s.Frame, s.Time) }
+
+	if c.reuseIndex > 0 && from == c.reuseHolder {
+		c.answerReuse(s)
+	}
+	if s.PayloadLen > 0 {
+		if hadFIN && reassembly.SeqGT(s.Seq+uint32(s.PayloadLen), finSeq) {
+			c.note(AnomalyDataAfterFIN, from, s.Frame, s.Time, fmt.Sprintf("the %s sent data (frame %d) beyond its own FIN", from, s.Frame))
+		}
+		if c.Reset.Seen {
+			c.note(AnomalyDataAfterRST, from, s.Frame, s.Time, fmt.Sprintf("the %s sent data (frame %d) after the RST at frame %d", from, s.Frame, c.Reset.Frame))
+		}
+	}
+	if f&capture.SYN != 0 && sent&(reassembly.SentNewSYN|reassembly.SentRetransmittedSYN) != 0 {
+		c.synTimes[from] = append(c.synTimes[from], s.Time)
+		if len(c.synTimes[from]) == 2 {
+			c.synFrames[from] = s.Frame
+		}
+	}
+	if sent&reassembly.SentRetransmittedFIN != 0 && c.finFrames[from] == 0 {
+		c.finFrames[from] = s.Frame
+	}
 
 	if f&capture.RST != 0 {
 		c.reset(s, from)
@@ -37,7 +61,10 @@ func (c *Conn) update(s *capture.Segment, from Side) {
 			// In a simultaneous open the SYN-ACK repeats the SYN's ISN, so
 			// it counts even when the sequence number is not new.
 			switch c.State[from] {
-			case Listen, Unknown, SynSent: // SynSent: simultaneous open
+			case SynSent:
+				at(from, SynReceived, RuleSentSYNACK)
+				c.note(AnomalySimultaneousOpen, from, s.Frame, s.Time, fmt.Sprintf("both sides sent SYN; the %s answered with SYN-ACK at frame %d", from, s.Frame))
+			case Listen, Unknown:
 				at(from, SynReceived, RuleSentSYNACK)
 			}
 		}
@@ -93,6 +120,7 @@ func (c *Conn) acknowledge(s *capture.Segment, from Side, sent reassembly.Sent) 
 		at(from, CloseWait, RuleSentACKOfFIN)
 	case FinWait1: // its own FIN is not acknowledged yet: simultaneous close
 		at(from, Closing, RuleSentACKOfFIN)
+		c.note(AnomalySimultaneousClose, from, s.Frame, s.Time, fmt.Sprintf("both sides sent FIN before acknowledging the other's; the %s entered CLOSING at frame %d", from, s.Frame))
 	case FinWait2:
 		at(from, TimeWait, RuleSentACKOfFIN)
 	}
@@ -116,10 +144,22 @@ func (c *Conn) reset(s *capture.Segment, from Side) {
 	peer := from.Peer()
 	if !c.rstAcceptable(s, from) {
 		c.IgnoredRSTs++
+		c.note(AnomalyRSTOutOfWindow, from, s.Frame, s.Time, fmt.Sprintf("the %s's RST at frame %d (seq %d) is outside the %s's window: ignored, it may be late or injected", from, s.Frame, s.Seq, peer))
 		return
 	}
+	ss, ps := c.State[from], c.State[peer]
 	if !c.Reset.Seen {
-		c.Reset = Reset{Seen: true, By: from, Frame: s.Frame, SenderState: c.State[from], PeerState: c.State[peer]}
+		c.Reset = Reset{Seen: true, By: from, Frame: s.Frame, Time: s.Time, SenderState: ss, PeerState: ps}
+	}
+	rcv := &c.Dir[peer]
+	switch {
+	case ps == TimeWait:
+		c.note(AnomalyTimeWaitAssassination, peer, s.Frame, s.Time, fmt.Sprintf("a RST from the %s at frame %d ended the %s's TIME_WAIT early (RFC 1337)", from, s.Frame, peer))
+	case ss == Established || ss == CloseWait:
+		c.note(AnomalyRSTAbort, from, s.Frame, s.Time, fmt.Sprintf("the %s reset the connection at frame %d in %s (the %s was in %s): an abortive close", from, s.Frame, ss, peer, ps))
+	}
+	if ps != SynSent && rcv.SawACK && s.Seq != rcv.HighAck && ps != Unknown {
+		c.note(AnomalyRSTChallengeACK, from, s.Frame, s.Time, fmt.Sprintf("the RST at frame %d has seq %d, in the window but not the expected %d: an RFC 5961 stack answers with a challenge ACK instead of resetting", s.Frame, s.Seq, rcv.HighAck))
 	}
 	if c.State[from] != Closed {
 		c.set(from, Closed, RuleSentRST, s.Frame, s.Time)

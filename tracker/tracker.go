@@ -40,19 +40,22 @@ func (t *Tracker) Track(s *capture.Segment) {
 	}
 	key, _ := capture.KeyOf(s)
 	c := t.conns[key]
-	incarnation := 1
+	var prev *Conn
 	if c != nil && s.Flags&(capture.SYN|capture.ACK|capture.RST) == capture.SYN && startsIncarnation(c, s) {
-		incarnation = c.Incarnation + 1
-		if !c.bothClosed() {
-			c.End = EndSuperseded
+		prev, c = c, nil
+		prev.End = EndClosed
+		if !prev.bothClosed() {
+			prev.End = EndSuperseded
 		}
-		t.finish(c)
-		c = nil
+		t.finish(prev)
 	}
 	if c == nil {
 		c = t.newConn(key, s)
-		c.Incarnation = incarnation
 		t.conns[key] = c
+		if prev != nil {
+			c.Incarnation = prev.Incarnation + 1
+			c.noteReuse(prev, s)
+		}
 	}
 	from := Server
 	if s.Src == c.Client {
@@ -87,7 +90,7 @@ func startsIncarnation(c *Conn, s *capture.Segment) bool {
 // decides which side is the client.
 func (t *Tracker) newConn(key capture.Key, s *capture.Segment) *Conn {
 	t.nextID++
-	c := &Conn{ID: t.nextID, Key: key, Start: s.Time, FirstFrame: s.Frame}
+	c := &Conn{ID: t.nextID, Key: key, Start: s.Time, FirstFrame: s.Frame, Incarnation: 1}
 	c.Dir[Client].WindowScale = capture.NoWindowScale
 	c.Dir[Server].WindowScale = capture.NoWindowScale
 	switch {
@@ -106,6 +109,9 @@ func (t *Tracker) newConn(key capture.Key, s *capture.Segment) *Conn {
 		c.RoleGuessed, c.Partial = true, true
 	}
 	c.State = c.Initial
+	if s.Src == c.Server {
+		c.FirstSide = Server
+	}
 	return c
 }
 
@@ -123,6 +129,7 @@ func (t *Tracker) finish(c *Conn) {
 	if t.conns[c.Key] == c {
 		delete(t.conns, c.Key)
 	}
+	c.finalize(&t.cfg, t.now)
 	t.emit(c)
 }
 

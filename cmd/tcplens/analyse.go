@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tcplens/tcplens/capture"
+	"github.com/tcplens/tcplens/report"
+	"github.com/tcplens/tcplens/tracker"
+)
+
+// trackerFlags are the analysis settings every analysing command takes.
+type trackerFlags struct {
+	osProfile   string
+	msl         time.Duration
+	idleTimeout time.Duration
+	closeWait   time.Duration
+}
+
+func (o *trackerFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&o.osProfile, "os", "linux", "OS profile for TIME_WAIT and timeouts: linux, windows or bsd")
+	f.DurationVar(&o.msl, "msl", 0, "maximum segment lifetime; TIME_WAIT lasts 2*MSL (default from --os)")
+	f.DurationVar(&o.idleTimeout, "idle-timeout", tracker.DefaultIdleTimeout, "end a connection after this much capture time without packets")
+	f.DurationVar(&o.closeWait, "close-wait", tracker.DefaultCloseWaitThreshold, "report close-wait-stuck when a side stays in CLOSE_WAIT this long")
+}
+
+func (o *trackerFlags) config() (tracker.Config, error) {
+	cfg, err := tracker.Profile(o.osProfile)
+	if err != nil {
+		return cfg, err
+	}
+	if o.msl > 0 {
+		cfg.MSL = o.msl
+	}
+	cfg.IdleTimeout = o.idleTimeout
+	cfg.CloseWaitThreshold = o.closeWait
+	return cfg, nil
+}
+
+// analyse reads one capture and hands each finished connection's record to
+// onRecord, in the order connections finish. On a damaged file the records
+// read before the damage are handed on, then the error is returned; a file
+// that cannot be opened as a capture has no summary.
+func analyse(ctx context.Context, stdin io.Reader, name string, cfg tracker.Config, onRecord func(*report.Record) error) (*report.Summary, error) {
+	var r *capture.Reader
+	var err error
+	if name == "-" {
+		r, err = capture.NewReader("<stdin>", stdin)
+	} else {
+		r, err = capture.Open(name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+
+	sum := &report.Summary{File: name}
+	var emitErr error
+	t := tracker.New(cfg, func(c *tracker.Conn) {
+		rec := report.NewRecord(name, c)
+		if err := onRecord(&rec); err != nil && emitErr == nil {
+			emitErr = err
+		}
+	})
+	var seg capture.Segment
+	for {
+		if err = r.Next(&seg); err != nil {
+			break
+		}
+		if sum.First.IsZero() {
+			sum.First = seg.Time
+		}
+		t.Track(&seg)
+		if r.Stats.Packets%65536 == 0 && ctx.Err() != nil {
+			err = fmt.Errorf("%s: %w", name, ctx.Err())
+			break
+		}
+	}
+	if err == io.EOF {
+		err = nil
+	}
+	t.Flush()
+	sum.Stats, sum.Problems = r.Stats, r.Problems
+	if err == nil {
+		err = emitErr
+	}
+	return sum, err
+}
+
+// collect returns an onRecord function that appends to recs, and a function
+// that sorts them by connection id.
+func collect(recs *[]report.Record) (func(*report.Record) error, func()) {
+	return func(r *report.Record) error {
+			*recs = append(*recs, *r)
+			return nil
+		}, func() {
+			slices.SortFunc(*recs, func(a, b report.Record) int { return int(a.ID) - int(b.ID) })
+		}
+}
