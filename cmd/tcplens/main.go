@@ -14,10 +14,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		if err != errReported {
-			fmt.Fprintln(os.Stderr, "tcplens:", err)
-		}
+	switch {
+	case err == errAnomalies:
+		os.Exit(3)
+	case err == errReported:
+		os.Exit(1)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "tcplens:", err)
 		os.Exit(1)
 	}
 }

@@ -27,6 +27,6 @@ every packet, how the connection opened and how it ended.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newReadCmd())
+	root.AddCommand(newReadCmd(), newAnomaliesCmd())
 	return root
 }

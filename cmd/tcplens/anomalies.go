@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tcplens/tcplens/report"
+	"github.com/tcplens/tcplens/tracker"
+)
+
+// errAnomalies is returned when --fail-on found an anomaly severe enough.
+var errAnomalies = errors.New("anomalies at or above the --fail-on severity")
+
+func newAnomaliesCmd() *cobra.Command {
+	var tf trackerFlags
+	var format, failOn string
+	cmd := &cobra.Command{
+		Use:   "anomalies FILE...",
+		Short: "List what went wrong in every TCP connection, grouped by anomaly",
+		Long: `Anomalies analyses capture files like read and lists every anomaly, one per
+line, grouped by id with counts. The README's catalog explains each id.
+
+With --fail-on, the exit status is 3 when an anomaly of that severity or
+worse was found, so a CI job can fail on a capture that shows a regression.`,
+		Example: `  tcplens anomalies capture.pcapng
+  tcplens anomalies --format ndjson capture.pcapng | jq 'select(.id == "close-wait-stuck")'
+  tcplens anomalies --fail-on error capture.pcapng`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := tf.config()
+			if err != nil {
+				return err
+			}
+			threshold, err := parseSeverity(failOn)
+			if err != nil {
+				return err
+			}
+			var recs []report.Record
+			failed := false
+			onRecord, sortRecs := collect(&recs)
+			for _, name := range args {
+				if _, err := analyse(cmd.Context(), cmd.InOrStdin(), name, cfg, onRecord); err != nil {
+					fmt.Fprintln(cmd.ErrOrStderr(), "tcplens:", err)
+					failed = true
+				}
+			}
+			sortRecs()
+			rows := report.AnomalyRows(recs)
+			out := cmd.OutOrStdout()
+			switch format {
+			case "text":
+				err = report.WriteAnomalies(out, rows)
+			case "json", "ndjson":
+				err = report.WriteAnomaliesJSON(out, rows, format == "ndjson")
+			default:
+				return fmt.Errorf("unknown format %q: use text, json or ndjson", format)
+			}
+			if err != nil {
+				return err
+			}
+			if failed {
+				return errReported
+			}
+			for _, r := range rows {
+				if s, _ := parseSeverity(r.Severity); threshold >= 0 && s >= threshold {
+					return errAnomalies
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "o", "text", "output format: text, json or ndjson")
+	cmd.Flags().StringVar(&failOn, "fail-on", "never", "exit with status 3 if an anomaly of this severity or worse is found: info, warning, error or never")
+	tf.register(cmd.Flags())
+	return cmd
+}
+
+// parseSeverity returns the severity named s, or -1 for "never".
+func parseSeverity(s string) (int, error) {
+	for _, sev := range []tracker.Severity{tracker.Info, tracker.Warning, tracker.Error} {
+		if s == sev.String() {
+			return int(sev), nil
+		}
+	}
+	if s == "never" {
+		return -1, nil
+	}
+	return 0, fmt.Errorf("unknown severity %q: use info, warning, error or never", s)
+}
