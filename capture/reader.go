@@ -241,7 +241,7 @@ func (r *Reader) ngPacketStart(off int64) int64 {
 
 // LinkTypeName names a link type for messages.
 func LinkTypeName(lt int) string {
-	if s := layers.LinkType(lt).String(); s != "" && s != "Unknown" {
+	if s := layers.LinkType(lt).String(); s != "" && s != "UnknownLinkType" {
 		return fmt.Sprintf("%d (%s)", lt, s)
 	}
 	return fmt.Sprint(lt)

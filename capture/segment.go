@@ -37,7 +37,7 @@ func (f Flags) AppendTo(b []byte) []byte {
 	for _, c := range [...]struct {
 		bit Flags
 		ch  byte
-	}{{SYN, 'S'}, {FIN, 'F'}, {PSH, 'P'}, {RST, 'R'}, {URG, 'U'}, {ECE, 'E'}, {CWR, 'W'}, {ACK, '.'}} {
+	}{{FIN, 'F'}, {SYN, 'S'}, {RST, 'R'}, {PSH, 'P'}, {ACK, '.'}, {URG, 'U'}, {ECE, 'E'}, {CWR, 'W'}} {
 		if f&c.bit != 0 {
 			b = append(b, c.ch)
 		}

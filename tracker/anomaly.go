@@ -55,7 +55,6 @@ func (c *Conn) enteredAt(side Side, s State) (Transition, bool) {
 // finalize adds the anomalies that can only be judged when the connection
 // leaves the tracker; now is the capture time then.
 func (c *Conn) finalize(cfg *Config, now time.Time) {
-	cs, ss := c.State[Client], c.State[Server]
 	if c.Partial {
 		c.note(AnomalyPartialStart, c.FirstSide, c.FirstFrame, c.Start, fmt.Sprintf("the opening was not captured: the first packet (frame %d) came from the %s", c.FirstFrame, c.FirstSide))
 	}
@@ -73,8 +72,8 @@ func (c *Conn) finalize(cfg *Config, now time.Time) {
 	for side := range Side(2) {
 		c.closingAnomalies(cfg, side, now)
 	}
-	if c.End == EndCapture && !(cs.closedOrWaiting() && ss.closedOrWaiting()) && !c.Reset.Seen {
-		c.note(AnomalyOpenAtEnd, Client, 0, now, fmt.Sprintf("still open when the capture ended (client %s, server %s)", cs, ss))
+	if o := c.Outcome().ID; c.End == EndCapture && (o == OutcomeOpen || o == OutcomeHalfClosed) {
+		c.note(AnomalyOpenAtEnd, Client, 0, now, fmt.Sprintf("still open when the capture ended (client %s, server %s)", c.State[Client], c.State[Server]))
 	}
 }
 

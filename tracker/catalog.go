@@ -60,6 +60,9 @@ const (
 
 // Catalog lists every anomaly id, lifecycle ones first, then the data-path
 // ones that the reassembly package classifies per segment.
+// NumDataPathKinds is how many entries at the end of Catalog are data-path ids.
+const NumDataPathKinds = 0
+
 var Catalog = []Kind{
 	{AnomalySYNUnanswered, Error, "a SYN (and its retransmissions) got no SYN-ACK or RST by the end of the capture or the OS connect timeout",
 		"the server is down, a firewall drops the SYN, or the route is broken", "check that the service listens and that nothing on the path drops SYNs to the port"},

@@ -65,9 +65,10 @@ type Conn struct {
 	timeWaitSince [2]time.Time
 	closedSince   time.Time
 	synTimes      [2][]time.Time // times of each side's SYN (or SYN-ACK) sends
-	synFrames     [2]int64       // frame of each side's first SYN retransmission
-	finFrames     [2]int64       // frame of each side's first FIN retransmission
-	reuseIndex    int            // 1 + index of a reuse-in-time-wait awaiting the holder's answer
+	synKind       [2]capture.Flags
+	synFrames     [2]int64 // frame of each side's first SYN retransmission
+	finFrames     [2]int64 // frame of each side's first FIN retransmission
+	reuseIndex    int      // 1 + index of a reuse-in-time-wait awaiting the holder's answer
 	reuseHolder   Side
 }
 

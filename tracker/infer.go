@@ -28,7 +28,10 @@ func (c *Conn) update(s *capture.Segment, from Side) {
 			c.note(AnomalyDataAfterRST, from, s.Frame, s.Time, fmt.Sprintf("the %s sent data (frame %d) after the RST at frame %d", from, s.Frame, c.Reset.Frame))
 		}
 	}
-	if f&capture.SYN != 0 && sent&(reassembly.SentNewSYN|reassembly.SentRetransmittedSYN) != 0 {
+	// A side's SYN-bearing segments of the same kind as its first one: in
+	// a simultaneous open the SYN-ACK repeating the SYN is no retransmission.
+	if kind := f & (capture.SYN | capture.ACK); f&capture.SYN != 0 && (len(c.synTimes[from]) == 0 || kind == c.synKind[from]) {
+		c.synKind[from] = kind
 		c.synTimes[from] = append(c.synTimes[from], s.Time)
 		if len(c.synTimes[from]) == 2 {
 			c.synFrames[from] = s.Frame
