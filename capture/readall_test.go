@@ -119,10 +119,7 @@ func expectSegment(t testing.TB, p scenario.Packet, client, server netip.AddrPor
 	if p.WScale != scenario.NoWScale {
 		s.WindowScale = int8(min(p.WScale, 14))
 	}
-	for i, blk := range p.SACK {
-		s.SACK[i] = blk
-	}
-	s.NumSACK = len(p.SACK)
+	s.NumSACK = copy(s.SACK[:], p.SACK)
 	if p.Timestamps {
 		s.HasTS, s.TSVal, s.TSEcr = true, p.TSVal, p.TSEcr
 	}

@@ -2,6 +2,7 @@ package reassembly
 
 import (
 	"math"
+	"time"
 
 	"github.com/tcplens/tcplens/capture"
 )
@@ -41,7 +42,7 @@ type flow struct {
 	window          uint32 // last window field, unscaled; MaxUint32 before any segment
 	winScale        int8   // shift count, scaleUnknown or scaleNone
 	isFirstAck      bool   // a SYN was sent and no ACK without SYN since
-	dupAcks         int    // duplicate ACKs in a row
+	dupAcks         int    // duplicate ACKs in a row; -1: an ACKed-unseen gap was flagged
 	lastFlags       Flags  // findings of the last segment sent
 }
 
@@ -68,10 +69,9 @@ func (a *Analyzer) Reset() { *a = Analyzer{} }
 // tcp.analysis.reused_ports, which starts a new tcp.stream).
 func (a *Analyzer) Restarts() int { return a.restarts }
 
-// FirstRTT returns the handshake round-trip time in nanoseconds that the
-// out-of-order test uses (Wireshark's tcp.analysis.initial_rtt), 0 if none
-// was measured.
-func (a *Analyzer) FirstRTT() int64 { return a.firstRTT }
+// FirstRTT returns the handshake round-trip time that the out-of-order
+// test uses (Wireshark's tcp.analysis.initial_rtt), 0 if none was measured.
+func (a *Analyzer) FirstRTT() time.Duration { return time.Duration(a.firstRTT) }
 
 func (a *Analyzer) start() {
 	restarts := a.restarts
@@ -89,20 +89,29 @@ func (a *Analyzer) start() {
 //
 // It follows Wireshark's dissect_tcp and tcp_analyze_sequence_number with
 // default preferences (window scaling "not known", fast retransmission
-// taking precedence over out-of-order), so its counts are comparable with
-// Wireshark's. Where it deliberately differs:
+// taking precedence over out-of-order), quirks included, so its counts are
+// comparable with Wireshark's. Where Wireshark versions differ it follows
+// tshark 4.0, which the package's differential test runs: an ACK beyond
+// the data seen is ACKed-unseen if the peer has sent more since the last
+// such finding, or else once until the peer sends a new ACK number (the
+// current source compares the two marks the other way round).
+//
+// Where it deliberately differs:
 //
 //   - Wireshark stops recording unacknowledged segments after 10,000 of
 //     them in one direction, and a SYN or FIN sent past that limit no longer
 //     counts one sequence number. That is a memory guard, not analysis;
 //     here SYN and FIN always count, so no per-segment list is needed.
-//   - Wireshark ignores duplicate ACKs that carry new MPTCP options; MPTCP
-//     is not decoded here, so they are flagged.
-//   - Wireshark restarts the analysis on a pure SYN whose sequence number
-//     differs from the sender's first one; so does Classify (see Restarts).
-//     What Wireshark treats as one conversation is the caller's choice: it
-//     keys conversations on addresses and ports, not VLANs, and it analyses
-//     IP fragments once reassembled, which capture does not decode.
+//   - Recent Wireshark ignores duplicate ACKs that carry new MPTCP options;
+//     MPTCP is not decoded here, so they are flagged.
+//   - Wireshark restarts the analysis on a SYN without ACK whose sequence
+//     number differs from the sender's first one, whether or not the
+//     connection was closed; so does Classify (see Restarts), rather than
+//     leave it to the caller, so that one Analyzer per 4-tuple matches
+//     tshark's tcp.stream. Which segments make one conversation stays the
+//     caller's choice: Wireshark keys conversations on addresses and ports,
+//     not VLANs, and it analyses IP fragments once reassembled, which
+//     capture does not decode.
 func (a *Analyzer) Classify(s *capture.Segment, dir int) Flags {
 	if dir != 0 {
 		dir = 1
@@ -227,7 +236,11 @@ func (a *Analyzer) analyze(s *capture.Segment, fwd, rev *flow, now int64) Flags 
 		goto finishedFwd
 	}
 	if repeatsLast && window != 0 && window == fwd.window {
-		fwd.dupAcks++
+		if fwd.dupAcks == -1 {
+			fwd.dupAcks = 1
+		} else {
+			fwd.dupAcks++
+		}
 		f |= DuplicateAck
 	}
 
@@ -237,8 +250,20 @@ finishedFwd:
 	}
 
 	if rev.maxSeqToBeAcked != 0 && SeqGT(ackNo, rev.maxSeqToBeAcked) && s.Flags&capture.ACK != 0 {
-		f |= AckedUnseen
-		rev.maxSeqToBeAcked = rev.nextSeq // flag each gap once
+		if SeqLT(rev.maxSeqToBeAcked, rev.nextSeq) {
+			// The peer sent data since: flag, and move the mark so
+			// that this gap is not flagged again.
+			rev.maxSeqToBeAcked = rev.nextSeq
+			f |= AckedUnseen
+		} else {
+			// The peer sent no data since: flag once, until the peer
+			// sends a new ACK number (Wireshark keeps this mark in the
+			// peer's duplicate-ACK count).
+			if rev.dupAcks == 0 {
+				f |= AckedUnseen
+			}
+			rev.dupAcks = -1
+		}
 	}
 
 	if seglen > 0 || synFin {

@@ -3,18 +3,21 @@ package reassembly_test
 import (
 	"bufio"
 	"bytes"
-	"errors"
+	"cmp"
 	"fmt"
-	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/tcplens/tcplens/capture"
+	"github.com/tcplens/tcplens/internal/scenario"
 	"github.com/tcplens/tcplens/reassembly"
 )
 
@@ -48,7 +51,9 @@ type allowKey struct {
 
 // tsharkAllow lists the disagreements with tshark that are understood, and
 // why. Each entry must still be a disagreement: a stale one fails the test.
-var tsharkAllow = map[allowKey]string{}
+var tsharkAllow = map[allowKey]string{
+	{"tcpdump__arcnet-rfc1201-arp-icmp-http.pcap", 17, reassembly.WindowUpdate}: "capture does not decode ARCNET (link type 129): tcplens sees no segment of this file",
+}
 
 // tsharkPath returns the tshark binary, skipping the test when there is
 // none (failing it when $CI is set, where tshark must be installed).
@@ -93,129 +98,160 @@ func tsharkFlags(t *testing.T, tshark, file string) map[int64]reassembly.Flags {
 		}
 		var f reassembly.Flags
 		for i, tf := range tsharkFields {
-			if cols[2+i] != "" {
+			if cols[2+i] != "" { // a present field prints as 1
 				f |= tf.flag
 			}
 		}
+		if f != 0 && cols[1] == "" {
+			t.Fatalf("tshark line %q: findings without tcp.analysis.flags: columns misread", sc.Text())
+		}
 		got[frame] = f
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return got
 }
 
 // classifyFile reads a capture and classifies every segment with one
-// Analyzer per conversation key. Reading stops at the first damaged record,
-// as tshark does.
+// Analyzer per conversation key.
 func classifyFile(t testing.TB, file string) map[int64]reassembly.Flags {
 	t.Helper()
-	r, err := capture.Open(file)
+	rd, err := capture.Open(file)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	defer r.Close()
-	analyzers := make(map[capture.Key]*reassembly.Analyzer)
-	got := make(map[int64]reassembly.Flags)
-	var seg capture.Segment
-	for {
-		err := r.Next(&seg)
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				t.Logf("%s: reading stops: %v", file, err)
-			}
-			return got
+	defer rd.Close()
+	flags, _ := classify(readSegments(t, rd))
+	return flags
+}
+
+// scenarioCapture writes every flag scenario, each on its own client port,
+// into one capture file in dir. It returns the file and, for messages, a
+// function naming the scenario of a frame.
+func scenarioCapture(t *testing.T, dir string) (string, func(frame int64) string) {
+	t.Helper()
+	b := scenario.New(scenario.Options{})
+	firsts := make([]int64, len(flagScenarios)) // first frame of each scenario
+	for i, sc := range flagScenarios {
+		firsts[i] = int64(b.Frames() + 1)
+		sc.script(b, b.Conn(fmt.Sprintf("10.0.0.1:%d", 40000+i), "10.0.0.2:80", sc.opts...))
+		b.Advance(time.Minute)
+	}
+	file := filepath.Join(dir, "scenarios.pcap")
+	if err := b.WriteFile(file); err != nil {
+		t.Fatal(err)
+	}
+	return file, func(frame int64) string {
+		i, found := slices.BinarySearch(firsts, frame)
+		if !found {
+			i--
 		}
-		key, fromHi := capture.KeyOf(&seg)
-		a := analyzers[key]
-		if a == nil {
-			a = new(reassembly.Analyzer)
-			analyzers[key] = a
-		}
-		dir := 0
-		if fromHi {
-			dir = 1
-		}
-		got[seg.Frame] |= a.Classify(&seg, dir)
+		return fmt.Sprintf(" (scenario %s, its frame %d)", flagScenarios[i].name, frame-firsts[i]+1)
 	}
 }
 
-// differentialCaptures returns the captures compared with tshark.
-func differentialCaptures(t *testing.T) []string {
+// differentialCaptures returns the captures compared with tshark, with an
+// optional function that describes a frame of it in messages.
+func differentialCaptures(t *testing.T) map[string]func(int64) string {
 	t.Helper()
-	var files []string
+	files := make(map[string]func(int64) string)
 	for _, pattern := range []string{"../../shared/captures/*.pcap*", "../testdata/*.pcap*"} {
 		m, err := filepath.Glob(pattern)
 		if err != nil {
 			t.Fatal(err)
 		}
-		files = append(files, m...)
+		for _, f := range m {
+			files[f] = nil
+		}
 	}
 	if len(files) == 0 {
 		t.Fatal("no captures found")
 	}
+	file, describe := scenarioCapture(t, t.TempDir())
+	files[file] = describe
 	return files
 }
 
 // compareWithTshark compares the flags of every frame of file with tshark's
 // and returns the disagreements, keyed like the allow-list, and the number
 // of frames compared.
-func compareWithTshark(t *testing.T, tshark, file string) (map[allowKey]string, int) {
+func compareWithTshark(t *testing.T, tshark, file string, describe func(int64) string) (diffs map[allowKey]string, frames int, byFlag map[reassembly.Flags]int) {
 	want := tsharkFlags(t, tshark, file)
 	got := classifyFile(t, file)
-	frames := make([]int64, 0, len(want)+len(got))
-	for f := range want {
-		frames = append(frames, f)
-	}
+	all := slices.Collect(maps.Keys(want))
 	for f := range got {
 		if _, ok := want[f]; !ok {
-			frames = append(frames, f)
+			all = append(all, f)
 		}
 	}
-	slices.Sort(frames)
-	diffs := make(map[allowKey]string)
+	diffs = make(map[allowKey]string)
+	byFlag = make(map[reassembly.Flags]int)
 	base := filepath.Base(file)
-	for _, frame := range frames {
+	for _, frame := range all {
 		w, g := want[frame], got[frame]
 		for _, tf := range tsharkFields {
+			if w.Has(tf.flag) {
+				byFlag[tf.flag]++
+			}
 			if w&tf.flag == g&tf.flag {
 				continue
 			}
-			diffs[allowKey{base, frame, tf.flag}] = fmt.Sprintf("%s frame %d: %v: tshark %v, tcplens %v (tshark all: %v, tcplens all: %v)",
-				base, frame, tf.flag, w.Has(tf.flag), g.Has(tf.flag), w, g)
+			note := ""
+			if describe != nil {
+				note = describe(frame)
+			}
+			diffs[allowKey{base, frame, tf.flag}] = fmt.Sprintf("%s frame %d%s: %v: tshark %v, tcplens %v (tshark: %v; tcplens: %v)",
+				base, frame, note, tf.flag, w.Has(tf.flag), g.Has(tf.flag), w, g)
 		}
 	}
-	return diffs, len(frames)
+	return diffs, len(all), byFlag
 }
 
 func TestClassifyMatchesTshark(t *testing.T) {
 	tshark := tsharkPath(t)
-	total := 0
-	seen := make(map[allowKey]bool)
-	for _, file := range differentialCaptures(t) {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			diffs, n := compareWithTshark(t, tshark, file)
-			total += n
-			keys := make([]allowKey, 0, len(diffs))
-			for k := range diffs {
-				keys = append(keys, k)
-			}
-			slices.SortFunc(keys, func(a, b allowKey) int {
-				if a.frame != b.frame {
-					return int(a.frame - b.frame)
+	var (
+		mu            sync.Mutex
+		files, frames int
+		byFlag        = make(map[reassembly.Flags]int)
+		seen          = make(map[allowKey]bool)
+	)
+	t.Run("captures", func(t *testing.T) {
+		for file, describe := range differentialCaptures(t) {
+			t.Run(filepath.Base(file), func(t *testing.T) {
+				t.Parallel()
+				diffs, n, counts := compareWithTshark(t, tshark, file, describe)
+				mu.Lock()
+				defer mu.Unlock()
+				files, frames = files+1, frames+n
+				for f, c := range counts {
+					byFlag[f] += c
 				}
-				return int(a.flag) - int(b.flag)
+				for _, k := range slices.SortedFunc(maps.Keys(diffs), compareAllowKeys) {
+					if _, ok := tsharkAllow[k]; ok {
+						seen[k] = true
+						continue
+					}
+					t.Errorf("%s", diffs[k])
+				}
 			})
-			for _, k := range keys {
-				if _, ok := tsharkAllow[k]; ok {
-					seen[k] = true
-					continue
-				}
-				t.Errorf("%s", diffs[k])
-			}
-		})
+		}
+	})
+	if t.Failed() {
+		return
 	}
-	for k, why := range tsharkAllow {
-		if !seen[k] && !t.Failed() {
-			t.Errorf("allow-list entry %s frame %d %v (%s) no longer disagrees: remove it", k.file, k.frame, k.flag, why)
+	for _, k := range slices.SortedFunc(maps.Keys(tsharkAllow), compareAllowKeys) {
+		if !seen[k] {
+			t.Errorf("allow-list entry %s frame %d %v (%s) no longer disagrees: remove it", k.file, k.frame, k.flag, tsharkAllow[k])
 		}
 	}
-	t.Logf("compared %d frames with tshark", total)
+	var tally []string
+	for _, tf := range tsharkFields {
+		tally = append(tally, fmt.Sprintf("%v %d", tf.flag, byFlag[tf.flag]))
+	}
+	t.Logf("compared %d frames of %d captures with tshark; tshark's findings: %s", frames, files, strings.Join(tally, ", "))
+}
+
+func compareAllowKeys(a, b allowKey) int {
+	return cmp.Or(strings.Compare(a.file, b.file), cmp.Compare(a.frame, b.frame), cmp.Compare(a.flag, b.flag))
 }

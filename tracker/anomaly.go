@@ -32,16 +32,6 @@ func (c *Conn) note(id string, side Side, frame int64, t time.Time, text string)
 	return &c.Anomalies[len(c.Anomalies)-1]
 }
 
-// has reports whether the connection has an anomaly with id.
-func (c *Conn) has(id string) bool {
-	for i := range c.Anomalies {
-		if c.Anomalies[i].ID == id {
-			return true
-		}
-	}
-	return false
-}
-
 // enteredAt returns the last transition of side into state s.
 func (c *Conn) enteredAt(side Side, s State) (Transition, bool) {
 	for i := len(c.Transitions) - 1; i >= 0; i-- {

@@ -1,19 +1,30 @@
-// Command demotraffic produces the TCP traffic recorded in testdata/demo.pcapng.
+// Command demotraffic produces the TCP traffic recorded in testdata/demo.pcapng
+// and testdata/anomalies/*.pcapng.
 //
 // It is not part of tcplens itself: testdata/record-demo.sh builds it into a
 // temporary directory and runs it inside two network namespaces joined by a
 // veth pair, "server" in one and "client" in the other, while tcpdump records
 // the client's side of the link. See testdata/demo.md for the scenarios.
+// testdata/record-anomalies.sh does the same with the anomaly-server and
+// anomaly-client subcommands, one scenario and one capture at a time; see
+// testdata/anomalies/README.md.
 //
 // Usage:
 //
 //	demotraffic server [-addr 10.213.0.2]
 //	demotraffic client [-server 10.213.0.2] [-client 10.213.0.1] [-gap 250ms]
+//	demotraffic anomaly-server -scenario NAME [-server ADDR] [-ctl DIR] [-limit 60s]
+//	demotraffic anomaly-client -scenario NAME [-server ADDR] [-client ADDR] [-ctl DIR] [-limit 60s]
 //
 // The server prints "ready" once it listens on every scenario port. The
 // client runs scenarios 1-4 in order, sets up scenario 5, prints "holding"
 // and then keeps that connection open until it is killed; the server does the
 // same on its side.
+//
+// anomaly-server prints "ready" once it listens and then runs until it is
+// killed; anomaly-client runs its scenario and prints "done". Both print
+// "wait STEP" and block until the file DIR/STEP exists where the recording
+// script has to act at a precise moment.
 package main
 
 import (
@@ -48,7 +59,7 @@ func main() {
 		fmt.Fprintf(os.Stdout, format+"\n", args...)
 	}
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: demotraffic server|client [flags]")
+		fmt.Fprintln(os.Stderr, "usage: demotraffic server|client|anomaly-server|anomaly-client [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -65,6 +76,10 @@ func main() {
 		gap := fs.Duration("gap", 250*time.Millisecond, "pause between scenarios")
 		_ = fs.Parse(os.Args[2:])
 		err = runClient(*server, *client, *gap, log)
+	case "anomaly-server":
+		err = runAnomaly("server", os.Args[2:], log)
+	case "anomaly-client":
+		err = runAnomaly("client", os.Args[2:], log)
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
