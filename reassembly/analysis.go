@@ -76,6 +76,18 @@ var flagNames = [numFlags]string{
 // allFlags is every defined bit.
 const allFlags = Flags(1<<numFlags - 1)
 
+// NumFlags is the number of defined flags: bits 0 to NumFlags-1.
+const NumFlags = numFlags
+
+// FlagName returns the id of flag bit i (0 <= i < NumFlags), "" for any
+// other i.
+func FlagName(i int) string {
+	if i < 0 || i >= numFlags {
+		return ""
+	}
+	return flagNames[i]
+}
+
 // Has reports whether all bits of f2 are set in f.
 func (f Flags) Has(f2 Flags) bool { return f&f2 == f2 }
 

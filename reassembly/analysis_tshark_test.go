@@ -156,7 +156,7 @@ func scenarioCapture(t *testing.T, dir string) (string, func(frame int64) string
 func differentialCaptures(t *testing.T) map[string]func(int64) string {
 	t.Helper()
 	files := make(map[string]func(int64) string)
-	for _, pattern := range []string{"../../shared/captures/*.pcap*", "../testdata/*.pcap*"} {
+	for _, pattern := range []string{"../../shared/captures/*.pcap*", "../testdata/*.pcap*", "../testdata/anomalies/*.pcap*"} {
 		m, err := filepath.Glob(pattern)
 		if err != nil {
 			t.Fatal(err)

@@ -32,6 +32,24 @@ func (c *Conn) note(id string, side Side, frame int64, t time.Time, text string)
 	return &c.Anomalies[len(c.Anomalies)-1]
 }
 
+// closeWaitStuck notes close-wait-stuck, once, if side has been in
+// CLOSE_WAIT for the threshold at capture time now. The text gives the time
+// so far; at the end of the connection it is brought up to date.
+func (c *Conn) closeWaitStuck(cfg *Config, side Side, now time.Time) {
+	t, ok := c.enteredAt(side, CloseWait)
+	if !ok || now.Sub(t.Time) < cfg.CloseWaitThreshold {
+		return
+	}
+	text := fmt.Sprintf("the %s acknowledged the peer's FIN at frame %d but had not closed %s later: the application may be leaking sockets", side, t.Frame, round(now.Sub(t.Time)))
+	for i := range c.Anomalies {
+		if a := &c.Anomalies[i]; a.ID == AnomalyCloseWaitStuck && a.Side == side {
+			a.Text = text
+			return
+		}
+	}
+	c.note(AnomalyCloseWaitStuck, side, t.Frame, t.Time, text)
+}
+
 // enteredAt returns the last transition of side into state s.
 func (c *Conn) enteredAt(side Side, s State) (Transition, bool) {
 	for i := len(c.Transitions) - 1; i >= 0; i-- {
@@ -62,6 +80,7 @@ func (c *Conn) finalize(cfg *Config, now time.Time) {
 	for side := range Side(2) {
 		c.closingAnomalies(cfg, side, now)
 	}
+	c.finishDataPath(now)
 	if o := c.Outcome().ID; c.End == EndCapture && (o == OutcomeOpen || o == OutcomeHalfClosed) {
 		c.note(AnomalyOpenAtEnd, Client, 0, now, fmt.Sprintf("still open when the capture ended (client %s, server %s)", c.State[Client], c.State[Server]))
 	}
@@ -99,9 +118,7 @@ func (c *Conn) closingAnomalies(cfg *Config, side Side, now time.Time) {
 		}
 		c.note(AnomalyMissingFinalACK, side, t.Frame, t.Time, fmt.Sprintf("the %s sent FIN at frame %d and never saw the final ACK: %s; it is left in LAST_ACK", side, t.Frame, why))
 	case CloseWait:
-		if t, ok := c.enteredAt(side, CloseWait); ok && now.Sub(t.Time) >= cfg.CloseWaitThreshold {
-			c.note(AnomalyCloseWaitStuck, side, t.Frame, t.Time, fmt.Sprintf("the %s acknowledged the peer's FIN at frame %d but had not closed %s later: the application may be leaking sockets", side, t.Frame, round(now.Sub(t.Time))))
-		}
+		c.closeWaitStuck(cfg, side, now)
 	case FinWait2:
 		if t, ok := c.enteredAt(side, FinWait2); ok && cfg.FinWait2Timeout > 0 && now.Sub(t.Time) >= cfg.FinWait2Timeout {
 			c.note(AnomalyFinWait2Stuck, side, t.Frame, t.Time, fmt.Sprintf("the %s waited in FIN_WAIT_2 from frame %d for %s: the peer never closed", side, t.Frame, round(now.Sub(t.Time))))

@@ -56,12 +56,26 @@ const (
 	AnomalyDataAfterRST          = "data-after-rst"
 	AnomalyPartialStart          = "partial-start"
 	AnomalyOpenAtEnd             = "open-at-end"
+	AnomalyTableFull             = "table-full"
+
+	// Data-path ids, one per finding of reassembly.Analyzer.
+	AnomalyRetransmission         = "retransmission"
+	AnomalyFastRetransmission     = "fast-retransmission"
+	AnomalySpuriousRetransmission = "spurious-retransmission"
+	AnomalyOutOfOrder             = "out-of-order"
+	AnomalyLostSegment            = "lost-segment"
+	AnomalyAckedUnseen            = "acked-unseen"
+	AnomalyDuplicateACK           = "duplicate-ack"
+	AnomalyZeroWindow             = "zero-window"
+	AnomalyZeroWindowProbe        = "zero-window-probe"
+	AnomalyWindowFull             = "window-full"
+	AnomalyKeepAlive              = "keep-alive"
 )
 
 // Catalog lists every anomaly id, lifecycle ones first, then the data-path
 // ones that the reassembly package classifies per segment.
 // NumDataPathKinds is how many entries at the end of Catalog are data-path ids.
-const NumDataPathKinds = 0
+const NumDataPathKinds = 11
 
 var Catalog = []Kind{
 	{AnomalySYNUnanswered, Error, "a SYN (and its retransmissions) got no SYN-ACK or RST by the end of the capture or the OS connect timeout",
@@ -106,6 +120,31 @@ var Catalog = []Kind{
 		"the capture started after the connection opened", "start the capture earlier to see the handshake"},
 	{AnomalyOpenAtEnd, Info, "the connection was still open when the capture ended",
 		"a long-lived connection, or the capture stopped early", "nothing, unless it should have closed"},
+	{AnomalyTableFull, Warning, "the connection table was full (--max-conns) and this connection, the longest idle, was evicted before it finished",
+		"a SYN flood or scan, or far more concurrent connections than the limit", "raise --max-conns if memory allows, or filter the capture (-f) to the traffic of interest"},
+
+	{AnomalyRetransmission, Warning, "a segment carried data (or SYN/FIN) its sender had already sent (tcp.analysis.retransmission; counts fast and spurious ones too)",
+		"loss between the two hosts, or a retransmission timer that fired too early", "look for loss on the path (drops, a full queue, a bad link); compare with the sender's TcpRetransSegs"},
+	{AnomalyFastRetransmission, Warning, "a retransmission of the sequence number the receiver asked for with two or more duplicate ACKs, within 20 ms of the last one",
+		"a segment was lost and recovered by fast retransmit / SACK recovery, without a timeout", "look for loss on the path; fast recovery is the cheap way to recover"},
+	{AnomalySpuriousRetransmission, Info, "a retransmission of data the receiver had already acknowledged",
+		"the sender's retransmission timer or tail-loss probe fired before the ACK arrived: delayed ACKs, a jump in RTT, or ACK loss", "usually harmless; if frequent, look for ACK loss or a very variable RTT"},
+	{AnomalyOutOfOrder, Warning, "a segment below the highest sequence number already sent, seen within one handshake round-trip time (3 ms without one)",
+		"reordering on the path (multipath, link aggregation) or a retransmission filling a hole", "look for ECMP / LAG hashing or per-packet load balancing"},
+	{AnomalyLostSegment, Warning, "a segment started beyond the next expected sequence number: data before it was not captured (\"previous segment not captured\")",
+		"loss before the capture point, or the capture dropped packets", "capture closer to the sender, or look for loss upstream of the capture point"},
+	{AnomalyAckedUnseen, Info, "a segment acknowledged data the capture never saw (tcp.analysis.ack_lost_segment): the capture, not the network, missed packets; states may be incomplete",
+		"the capture dropped packets (a busy capture host, snaplen or ring too small, mirror port overload) or traffic took another path", "trust the connection's states less; give the capture more buffer (-B) or capture on a quieter point"},
+	{AnomalyDuplicateACK, Info, "an empty segment repeated the sender's previous ACK number and window",
+		"the receiver got a segment beyond a hole: data was lost or reordered on the way to it", "look at the other side's retransmissions; many duplicate ACKs without retransmissions mean reordering"},
+	{AnomalyZeroWindow, Warning, "a side advertised a zero receive window; the text gives the longest stall",
+		"the receiving application did not read fast enough, or its buffer filled with out-of-order data", "look at the receiving application (slow consumer, blocked thread) or raise its receive buffer"},
+	{AnomalyZeroWindowProbe, Info, "a side sent one byte at the next sequence number while the peer's window was zero",
+		"the sender is waiting for the peer's window to open (persist timer)", "see zero-window on the peer"},
+	{AnomalyWindowFull, Info, "a segment filled the receiver's advertised window",
+		"the receiver's window, not the network, limited throughput", "raise the receiver's buffer (or enable window scaling) if throughput matters"},
+	{AnomalyKeepAlive, Info, "a side sent zero or one byte at one less than the next sequence number (Linux's zero-window probes look the same)",
+		"TCP keep-alive on an idle connection, or a zero-window probe", "nothing; many of them on a connection with a zero window mean a stalled reader"},
 }
 
 // KindOf returns the catalog entry for an id.

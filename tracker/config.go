@@ -25,6 +25,10 @@ type Config struct {
 	// FinWait2Timeout is the OS's FIN_WAIT_2 timeout (Linux
 	// tcp_fin_timeout, 60 s) for fin-wait-2-stuck.
 	FinWait2Timeout time.Duration
+	// MaxConns bounds the connections held in memory; when a new one would
+	// exceed it, the least recently active is evicted (table-full). 0: no
+	// bound.
+	MaxConns int
 }
 
 // Profiles are the timer defaults of each operating system: Linux keeps

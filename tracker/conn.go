@@ -26,6 +26,7 @@ const (
 	EndClosed                // both sides closed (TIME_WAIT expired, or RST)
 	EndIdle                  // nothing seen for the idle timeout
 	EndSuperseded            // a SYN with a new ISN started a new incarnation
+	EndEvicted               // the table was full (Config.MaxConns)
 )
 
 // Reset records the RST that ended a connection.
@@ -61,6 +62,11 @@ type Conn struct {
 	End                   End
 	Anomalies             []Anomaly
 	FirstSide             Side // the side that sent the first packet
+	// CaptureLoss is set when the capture is known to have missed packets
+	// of this connection (data acknowledged but never seen, or drops
+	// reported by the kernel during a live capture): its states may be
+	// incomplete.
+	CaptureLoss bool
 
 	timeWaitSince [2]time.Time
 	closedSince   time.Time
@@ -70,6 +76,14 @@ type Conn struct {
 	finFrames     [2]int64 // frame of each side's first FIN retransmission
 	reuseIndex    int      // 1 + index of a reuse-in-time-wait awaiting the holder's answer
 	reuseHolder   Side
+
+	analyzer reassembly.Analyzer           // the data-path analysis
+	dpIndex  [2][reassembly.NumFlags]uint8 // 1 + index in Anomalies of each side's data-path ids
+	stalls   [2]stall
+
+	prev, next *Conn // the tracker's list by recent activity
+	done       bool  // finished: handed on and forgotten by the tracker
+	expiring   bool  // chosen by the current sweep
 }
 
 // set records a transition of side to state to, caused by segment s (nil

@@ -12,6 +12,7 @@ func (c *Conn) update(s *capture.Segment, from Side) {
 	peer := from.Peer()
 	snd := &c.Dir[from]
 	c.Last, c.LastFrame = s.Time, s.Frame
+	c.classify(s, from)
 	hadFIN, finSeq := snd.SawFIN, snd.FINSeq
 	sent := snd.Send(s)
 	f := s.Flags

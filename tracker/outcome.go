@@ -22,6 +22,7 @@ const (
 	OutcomeOpen              = "open"
 	OutcomeIdle              = "idle-timeout"
 	OutcomeSuperseded        = "superseded"
+	OutcomeEvicted           = "evicted"
 )
 
 // OutcomeIDs lists every outcome id in the order reports sum them.
@@ -29,7 +30,7 @@ var OutcomeIDs = []string{
 	OutcomeClosedByClient, OutcomeClosedByServer, OutcomeClosedNoFinalACK,
 	OutcomeSimultaneousClose, OutcomeHalfClosed, OutcomeRefused,
 	OutcomeSYNUnanswered, OutcomeHandshakeFailed, OutcomeReset, OutcomeOpen,
-	OutcomeIdle, OutcomeSuperseded,
+	OutcomeIdle, OutcomeSuperseded, OutcomeEvicted,
 }
 
 // afterClose reports whether the RST came after the connection had closed
@@ -90,6 +91,8 @@ func (c *Conn) openOutcome(half string) Outcome {
 		o = Outcome{OutcomeIdle, "idle timeout (" + states + ")"}
 	case EndSuperseded:
 		o = Outcome{OutcomeSuperseded, "superseded: a new SYN started another connection on the same 4-tuple (" + states + ")"}
+	case EndEvicted:
+		o = Outcome{OutcomeEvicted, "evicted from a full connection table (" + states + ")"}
 	default:
 		o = Outcome{OutcomeOpen, "still open at end of capture (" + states + ")"}
 	}

@@ -221,11 +221,19 @@ type trackRun struct {
 	emittedAt []int64         // frame being tracked when each was emitted; 0 at Flush
 	segments  int64           // TCP segments read
 	stats     capture.Stats
+	evicted   int64
 }
 
 // trackCapture reads a capture the way a user's file is read and tracks
 // every segment, then flushes.
 func trackCapture(t *testing.T, data []byte) trackRun {
+	t.Helper()
+	return trackCaptureWith(t, data, pathConfig(t), nil)
+}
+
+// trackCaptureWith is trackCapture with a configuration, handing every
+// event to onEvent when it is not nil.
+func trackCaptureWith(t *testing.T, data []byte, cfg tracker.Config, onEvent func(tracker.Event)) trackRun {
 	t.Helper()
 	r, err := capture.NewReader("paths.pcap", bytes.NewReader(data))
 	if err != nil {
@@ -233,10 +241,13 @@ func trackCapture(t *testing.T, data []byte) trackRun {
 	}
 	var run trackRun
 	var current int64
-	tr := tracker.New(pathConfig(t), func(c *tracker.Conn) {
+	tr := tracker.New(cfg, func(c *tracker.Conn) {
 		run.conns = append(run.conns, c)
 		run.emittedAt = append(run.emittedAt, current)
 	})
+	if onEvent != nil {
+		tr.OnEvent(onEvent)
+	}
 	var seg capture.Segment
 	for {
 		err := r.Next(&seg)
@@ -256,6 +267,7 @@ func trackCapture(t *testing.T, data []byte) trackRun {
 		t.Errorf("after Flush the tracker still holds %d connections", n)
 	}
 	run.stats = r.Stats
+	run.evicted = tr.Evicted()
 	seen := make(map[*tracker.Conn]bool)
 	for _, c := range run.conns {
 		if seen[c] {

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
 
@@ -11,15 +12,41 @@ import (
 // sweepEvery is how often, in capture time, timers are checked.
 const sweepEvery = time.Second
 
+// Event is one thing the tracker has just inferred: a state transition or
+// the first sighting of an anomaly (an anomaly judged only when the
+// connection ends comes with its end). Exactly one of Transition and
+// Anomaly is set; both point into Conn and are valid only during the call.
+type Event struct {
+	Conn       *Conn
+	Transition *Transition
+	Anomaly    *Anomaly
+}
+
 // Tracker groups segments into connections and infers their states.
 type Tracker struct {
 	cfg       Config
 	emit      func(*Conn)
+	onEvent   func(Event)
 	conns     map[capture.Key]*Conn
 	nextID    uint64
 	now       time.Time
 	nextSweep time.Time
-	expired   []*Conn // reused by sweep
+	evicted   int64
+
+	// lru lists the connections in memory from the least to the most
+	// recently active: idle expiry and eviction take from its front.
+	lru list
+	// timers holds TIME_WAIT, linger and CLOSE_WAIT deadlines in the order
+	// they were set, which is their order as every kind has a fixed length.
+	timers  []timer
+	timerAt int     // timers[:timerAt] have fired
+	expired []*Conn // reused by sweep
+}
+
+// timer asks for c to be looked at again at capture time at (Unix ns).
+type timer struct {
+	c  *Conn
+	at int64
 }
 
 // New returns a Tracker that hands finished connections to emit.
@@ -27,17 +54,52 @@ func New(cfg Config, emit func(*Conn)) *Tracker {
 	return &Tracker{cfg: cfg, emit: emit, conns: make(map[capture.Key]*Conn)}
 }
 
+// OnEvent asks for every transition and every new anomaly to be handed to
+// fn the moment it is inferred, before the connection is finished.
+func (t *Tracker) OnEvent(fn func(Event)) { t.onEvent = fn }
+
 // Open returns the number of connections in memory.
 func (t *Tracker) Open() int { return len(t.conns) }
 
-// Track applies one segment. Segments must come in capture order.
-func (t *Tracker) Track(s *capture.Segment) {
-	if s.Time.After(t.now) {
-		t.now = s.Time
+// Evicted returns how many connections were evicted because the table held
+// Config.MaxConns connections.
+func (t *Tracker) Evicted() int64 { return t.evicted }
+
+// Conns calls fn for every connection in memory, least recently active
+// first. fn must not keep c.
+func (t *Tracker) Conns(fn func(c *Conn)) {
+	for c := t.lru.head; c != nil; c = c.next {
+		fn(c)
+	}
+}
+
+// NoteCaptureLoss records that the capture dropped n packets (a live
+// capture's kernel drops): every open connection may have lost some, so
+// each is marked as having incomplete states.
+func (t *Tracker) NoteCaptureLoss(n uint64) {
+	if n == 0 {
+		return
+	}
+	for _, c := range t.conns {
+		c.CaptureLoss = true
+	}
+}
+
+// Advance moves capture time to now, if that is later, and runs the timers
+// that are due: a live capture calls it when no packet has come for a
+// while. Track calls it for every segment.
+func (t *Tracker) Advance(now time.Time) {
+	if now.After(t.now) {
+		t.now = now
 	}
 	if !t.now.Before(t.nextSweep) {
 		t.sweep()
 	}
+}
+
+// Track applies one segment. Segments must come in capture order.
+func (t *Tracker) Track(s *capture.Segment) {
+	t.Advance(s.Time)
 	key, _ := capture.KeyOf(s)
 	c := t.conns[key]
 	var prev *Conn
@@ -50,6 +112,9 @@ func (t *Tracker) Track(s *capture.Segment) {
 		t.finish(prev)
 	}
 	if c == nil {
+		if t.cfg.MaxConns > 0 && len(t.conns) >= t.cfg.MaxConns {
+			t.evict()
+		}
 		c = t.newConn(key, s)
 		t.conns[key] = c
 		if prev != nil {
@@ -57,6 +122,8 @@ func (t *Tracker) Track(s *capture.Segment) {
 			c.noteReuse(prev, s)
 		}
 	}
+	t.lru.moveToBack(c)
+	nt, na := len(c.Transitions), len(c.Anomalies)
 	from := Server
 	if s.Src == c.Client {
 		from = Client
@@ -64,7 +131,66 @@ func (t *Tracker) Track(s *capture.Segment) {
 	c.update(s, from)
 	if c.closedSince.IsZero() && c.bothClosed() {
 		c.closedSince = s.Time
+		t.after(c, s.Time, t.cfg.ClosedLinger)
 	}
+	if len(c.Transitions) > nt {
+		t.transitioned(c, nt)
+	}
+	if t.onEvent != nil && len(c.Anomalies) > na {
+		t.events(c, len(c.Transitions), na)
+	}
+}
+
+// transitioned sets the timers that the transitions of c from index nt on
+// call for, and hands them to OnEvent.
+func (t *Tracker) transitioned(c *Conn, nt int) {
+	for i := nt; i < len(c.Transitions); i++ {
+		switch tr := &c.Transitions[i]; tr.To {
+		case TimeWait:
+			t.after(c, tr.Time, 2*t.cfg.MSL)
+		case CloseWait:
+			t.after(c, tr.Time, t.cfg.CloseWaitThreshold)
+		}
+	}
+	if t.onEvent != nil {
+		t.events(c, nt, len(c.Anomalies))
+	}
+}
+
+// events hands c's transitions from index nt and anomalies from index na
+// to OnEvent.
+func (t *Tracker) events(c *Conn, nt, na int) {
+	if t.onEvent == nil {
+		return
+	}
+	for i := nt; i < len(c.Transitions); i++ {
+		t.onEvent(Event{Conn: c, Transition: &c.Transitions[i]})
+	}
+	for i := na; i < len(c.Anomalies); i++ {
+		t.onEvent(Event{Conn: c, Anomaly: &c.Anomalies[i]})
+	}
+}
+
+// after sets a timer to look at c again d after at.
+func (t *Tracker) after(c *Conn, at time.Time, d time.Duration) {
+	if t.timerAt > 0 && t.timerAt >= len(t.timers)/2 {
+		n := copy(t.timers, t.timers[t.timerAt:])
+		clear(t.timers[n:])
+		t.timers, t.timerAt = t.timers[:n], 0
+	}
+	t.timers = append(t.timers, timer{c, at.Add(d).UnixNano()})
+}
+
+// evict finishes the least recently active connection to make room.
+func (t *Tracker) evict() {
+	c := t.lru.head
+	if c == nil {
+		return
+	}
+	t.evicted++
+	c.End = EndEvicted
+	c.note(AnomalyTableFull, Client, 0, t.now, fmt.Sprintf("evicted after %s without packets: the connection table was full (%d connections)", round(t.now.Sub(c.Last)), t.cfg.MaxConns))
+	t.finish(c)
 }
 
 // startsIncarnation reports whether a SYN (without ACK) on a 4-tuple that
@@ -129,52 +255,85 @@ func (t *Tracker) finish(c *Conn) {
 	if t.conns[c.Key] == c {
 		delete(t.conns, c.Key)
 	}
+	t.lru.remove(c)
+	c.done = true
+	nt, na := len(c.Transitions), len(c.Anomalies)
 	c.finalize(&t.cfg, t.now)
+	t.events(c, nt, na)
 	t.emit(c)
 }
 
-// sweep runs the timers: TIME_WAIT expiry, the linger of closed
-// connections, connect and idle timeouts.
+// sweep runs the timers that are due: TIME_WAIT expiry, the linger of
+// closed connections, CLOSE_WAIT thresholds, connect and idle timeouts.
+// It looks only at connections with a timer due and at those idle for
+// longer than the shortest idle timeout, not at every connection.
 func (t *Tracker) sweep() {
 	t.nextSweep = t.now.Add(sweepEvery)
-	twLen := 2 * t.cfg.MSL
+	now := t.now.UnixNano()
 	t.expired = t.expired[:0]
-	for _, c := range t.conns {
-		for side := range Side(2) {
-			if c.State[side] == TimeWait && !t.now.Before(c.timeWaitSince[side].Add(twLen)) {
-				c.set(side, Closed, RuleTimeWaitExpired, 0, c.timeWaitSince[side].Add(twLen))
-			}
+	for t.timerAt < len(t.timers) && t.timers[t.timerAt].at <= now {
+		c := t.timers[t.timerAt].c
+		t.timers[t.timerAt] = timer{}
+		t.timerAt++
+		if !c.done && !c.expiring && t.due(c) {
+			c.expiring = true
+			t.expired = append(t.expired, c)
 		}
-		idle := t.now.Sub(c.Last)
-		switch {
-		case c.State[Client] == Closed && c.State[Server] == Closed && !c.closedSince.IsZero() && t.now.Sub(c.closedSince) >= t.cfg.ClosedLinger:
-			c.End = EndClosed
-		case c.State[Client].closedOrWaiting() && c.State[Server].closedOrWaiting():
-			if c.State[Client] == Closed && c.State[Server] == Closed {
-				if c.closedSince.IsZero() {
-					c.closedSince = t.now
-				}
-				if t.now.Sub(c.closedSince) >= t.cfg.ClosedLinger || c.Transitions[len(c.Transitions)-1].Rule == RuleTimeWaitExpired {
-					c.End = EndClosed
-				} else {
-					continue
-				}
-			} else {
-				continue // TIME_WAIT keeps the 4-tuple
-			}
-		case c.State[Client] == SynSent && idle >= t.cfg.ConnectTimeout:
-			c.End = EndIdle
-		case t.cfg.IdleTimeout > 0 && idle >= t.cfg.IdleTimeout:
-			c.End = EndIdle
-		default:
-			continue
+	}
+	minIdle := t.cfg.ConnectTimeout
+	if t.cfg.IdleTimeout > 0 && (minIdle <= 0 || t.cfg.IdleTimeout < minIdle) {
+		minIdle = t.cfg.IdleTimeout
+	}
+	for c := t.lru.head; c != nil && minIdle > 0 && t.now.Sub(c.Last) >= minIdle; c = c.next {
+		if !c.expiring && t.due(c) {
+			c.expiring = true
+			t.expired = append(t.expired, c)
 		}
-		t.expired = append(t.expired, c)
 	}
 	slices.SortFunc(t.expired, func(a, b *Conn) int { return cmp.Compare(a.ID, b.ID) })
 	for _, c := range t.expired {
 		t.finish(c)
 	}
+}
+
+// due applies the timers that have run out for c and reports whether c
+// is finished, setting its End.
+func (t *Tracker) due(c *Conn) bool {
+	nt, na := len(c.Transitions), len(c.Anomalies)
+	twLen := 2 * t.cfg.MSL
+	for side := range Side(2) {
+		if c.State[side] == TimeWait && !t.now.Before(c.timeWaitSince[side].Add(twLen)) {
+			c.set(side, Closed, RuleTimeWaitExpired, 0, c.timeWaitSince[side].Add(twLen))
+		}
+		if c.State[side] == CloseWait {
+			c.closeWaitStuck(&t.cfg, side, t.now)
+		}
+	}
+	t.events(c, nt, na)
+	idle := t.now.Sub(c.Last)
+	switch {
+	case c.State[Client] == Closed && c.State[Server] == Closed && !c.closedSince.IsZero() && t.now.Sub(c.closedSince) >= t.cfg.ClosedLinger:
+		c.End = EndClosed
+	case c.State[Client].closedOrWaiting() && c.State[Server].closedOrWaiting():
+		if c.State[Client] != Closed || c.State[Server] != Closed {
+			return false // TIME_WAIT keeps the 4-tuple
+		}
+		if c.closedSince.IsZero() {
+			c.closedSince = t.now
+			t.after(c, t.now, t.cfg.ClosedLinger)
+		}
+		if t.now.Sub(c.closedSince) < t.cfg.ClosedLinger && c.Transitions[len(c.Transitions)-1].Rule != RuleTimeWaitExpired {
+			return false
+		}
+		c.End = EndClosed
+	case c.State[Client] == SynSent && idle >= t.cfg.ConnectTimeout:
+		c.End = EndIdle
+	case t.cfg.IdleTimeout > 0 && idle >= t.cfg.IdleTimeout:
+		c.End = EndIdle
+	default:
+		return false
+	}
+	return true
 }
 
 // Flush ends the capture: every connection still in memory is handed on, in

@@ -1,0 +1,217 @@
+package tracker_test
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tcplens/tcplens/capture"
+	"github.com/tcplens/tcplens/internal/scenario"
+	"github.com/tcplens/tcplens/tracker"
+)
+
+// A full table evicts the least recently active connection, reports it
+// as table-full with its own outcome, and counts it.
+func TestTableFull(t *testing.T) {
+	b := scenario.New(scenario.Options{})
+	c1 := b.Conn("10.0.0.1:40001", pathServer)
+	c2 := b.Conn("10.0.0.1:40002", pathServer)
+	c3 := b.Conn("10.0.0.1:40003", pathServer)
+	c1.Handshake() // 1-3
+	b.Advance(time.Second)
+	c2.Handshake() // 4-6
+	b.Advance(time.Second)
+	c1.Send(fromClient, "PA", 10) // 7: c1 is now more recent than c2
+	b.Advance(time.Second)
+	c3.Handshake() // 8-10: the table holds 2, so c2 goes
+	mustBuild(t, b)
+
+	cfg := pathConfig(t)
+	cfg.MaxConns = 2
+	run := trackCaptureWith(t, b.Bytes(), cfg, nil)
+	if run.evicted != 1 {
+		t.Errorf("Evicted() = %d, want 1", run.evicted)
+	}
+	if len(run.conns) != 3 {
+		t.Fatalf("%d connections, want 3", len(run.conns))
+	}
+	ev := run.conns[0]
+	if ev.Client.Port() != 40002 || run.emittedAt[0] != 8 {
+		t.Fatalf("first emitted: client port %d at frame %d; want 40002 evicted at frame 8", ev.Client.Port(), run.emittedAt[0])
+	}
+	if o := ev.Outcome(); o.ID != tracker.OutcomeEvicted {
+		t.Errorf("evicted connection's outcome = %v, want %s", o, tracker.OutcomeEvicted)
+	}
+	if !hasAnomaly(ev, tracker.AnomalyTableFull) {
+		t.Errorf("evicted connection lacks %s: %+v", tracker.AnomalyTableFull, ev.Anomalies)
+	}
+	for _, c := range run.conns[1:] {
+		if hasAnomaly(c, tracker.AnomalyTableFull) {
+			t.Errorf("connection from port %d was not evicted but has %s", c.Client.Port(), tracker.AnomalyTableFull)
+		}
+	}
+}
+
+func hasAnomaly(c *tracker.Conn, id string) bool {
+	for _, a := range c.Anomalies {
+		if a.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Events come as they are inferred: every transition once, in order, and
+// close-wait-stuck while the connection is still open, not at its end.
+func TestEvents(t *testing.T) {
+	b := scenario.New(scenario.Options{})
+	c := b.Conn(pathClient, pathServer)
+	c.Handshake()               // 1-3
+	c.Send(fromClient, "FA", 0) // 4
+	c.Send(fromServer, "A", 0)  // 5: server in CLOSE_WAIT
+	tick := b.Conn("10.0.0.1:40009", pathServer)
+	tick.Handshake() // 6-8
+	for range 8 {
+		b.Advance(time.Second)
+		tick.Send(fromClient, "PA", 1) // 9, 10, ...
+	}
+	mustBuild(t, b)
+
+	type seen struct {
+		what  string
+		frame int64 // the frame being tracked when the event came; 0 at the end
+	}
+	var events []seen
+	var current int64
+	var transitions int
+	onEvent := func(e tracker.Event) {
+		switch {
+		case e.Transition != nil && e.Anomaly == nil:
+			transitions++
+			if e.Conn.Client.Port() == 40000 {
+				events = append(events, seen{fmt.Sprintf("%s %s>%s", e.Transition.Side, e.Transition.From, e.Transition.To), current})
+			}
+		case e.Anomaly != nil && e.Transition == nil:
+			if e.Conn.Client.Port() == 40000 {
+				events = append(events, seen{e.Anomaly.ID, current})
+			}
+		default:
+			t.Errorf("event with both or neither of Transition and Anomaly: %+v", e)
+		}
+	}
+	// Track by hand to know the frame each event arrives with.
+	r, err := capture.NewReader("events.pcap", bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []*tracker.Conn
+	tr := tracker.New(pathConfig(t), func(c *tracker.Conn) { conns = append(conns, c) })
+	tr.OnEvent(onEvent)
+	var seg capture.Segment
+	for r.Next(&seg) == nil {
+		current = seg.Frame
+		tr.Track(&seg)
+	}
+	current = 0
+	tr.Flush()
+
+	want := []seen{
+		{"client CLOSED>SYN_SENT", 1},
+		{"server LISTEN>SYN_RCVD", 2},
+		{"client SYN_SENT>ESTABLISHED", 3},
+		{"server SYN_RCVD>ESTABLISHED", 3},
+		{"client ESTABLISHED>FIN_WAIT_1", 4},
+		{"server ESTABLISHED>CLOSE_WAIT", 5},
+		{"client FIN_WAIT_1>FIN_WAIT_2", 5},
+		// At the first packet 5 s after frame 5: the ticks come every
+		// second from frame 9 (+1 s), so frame 13 (+5 s).
+		{tracker.AnomalyCloseWaitStuck, 13},
+		{tracker.AnomalyOpenAtEnd, 0},
+	}
+	if fmt.Sprint(events) != fmt.Sprint(want) {
+		t.Errorf("events of the half-closed connection:\n got %v\nwant %v", events, want)
+	}
+	total := 0
+	for _, c := range conns {
+		total += len(c.Transitions)
+		if n := countID(c, tracker.AnomalyCloseWaitStuck); n > 1 {
+			t.Errorf("close-wait-stuck noted %d times", n)
+		}
+	}
+	if transitions != total {
+		t.Errorf("%d transition events, but the connections have %d transitions", transitions, total)
+	}
+}
+
+func countID(c *tracker.Conn, id string) int {
+	n := 0
+	for _, a := range c.Anomalies {
+		if a.ID == id {
+			n++
+		}
+	}
+	return n
+}
+
+// Advance runs timers without packets: a connection in TIME_WAIT is handed
+// on once 2*MSL of capture time has passed.
+func TestAdvance(t *testing.T) {
+	b := scenario.New(scenario.Options{})
+	c := b.Conn(pathClient, pathServer)
+	c.Handshake()    // 1-3
+	closeByClient(c) // 4-7
+	mustBuild(t, b)
+	r, err := capture.NewReader("advance.pcap", bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []*tracker.Conn
+	tr := tracker.New(pathConfig(t), func(c *tracker.Conn) { got = append(got, c) })
+	var seg capture.Segment
+	var last time.Time
+	for r.Next(&seg) == nil {
+		tr.Track(&seg)
+		last = seg.Time
+	}
+	tr.Advance(last.Add(59 * time.Second))
+	if len(got) != 0 {
+		t.Fatalf("connection handed on after 59 s, inside TIME_WAIT")
+	}
+	tr.Advance(last.Add(61 * time.Second))
+	if len(got) != 1 || tr.Open() != 0 {
+		t.Fatalf("after 61 s: %d handed on, %d open; want 1 and 0", len(got), tr.Open())
+	}
+	if s := got[0].State[tracker.Client]; s != tracker.Closed {
+		t.Errorf("client state %s after TIME_WAIT expired, want closed", s)
+	}
+}
+
+// NoteCaptureLoss marks open connections, and only those, as incomplete.
+func TestNoteCaptureLoss(t *testing.T) {
+	b := scenario.New(scenario.Options{})
+	done := b.Conn("10.0.0.1:40001", pathServer)
+	done.Handshake()
+	done.Send(fromClient, "RA", 0)
+	b.Advance(20 * time.Second) // past the closed linger
+	open := b.Conn("10.0.0.1:40002", pathServer)
+	open.Handshake()
+	mustBuild(t, b)
+	r, err := capture.NewReader("loss.pcap", bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []*tracker.Conn
+	tr := tracker.New(pathConfig(t), func(c *tracker.Conn) { got = append(got, c) })
+	var seg capture.Segment
+	for r.Next(&seg) == nil {
+		tr.Track(&seg)
+	}
+	tr.NoteCaptureLoss(3)
+	tr.Flush()
+	for _, c := range got {
+		if want := c.Client.Port() == 40002; c.CaptureLoss != want {
+			t.Errorf("port %d: CaptureLoss = %v, want %v", c.Client.Port(), c.CaptureLoss, want)
+		}
+	}
+}
