@@ -33,6 +33,7 @@ type Record struct {
 	Outcome        string       `json:"outcome"`
 	OutcomeText    string       `json:"outcome_text"`
 	IgnoredRSTs    int          `json:"ignored_rsts,omitempty"`
+	CaptureLoss    bool         `json:"capture_loss,omitempty"`
 	Anomalies      []Anomaly    `json:"anomalies"`
 	Transitions    []Transition `json:"transitions"`
 }
@@ -94,6 +95,7 @@ func NewRecord(file string, c *tracker.Conn) Record {
 		Outcome:      o.ID,
 		OutcomeText:  o.Text,
 		IgnoredRSTs:  c.IgnoredRSTs,
+		CaptureLoss:  c.CaptureLoss,
 		Transitions:  make([]Transition, 0, len(c.Transitions)),
 		Anomalies:    make([]Anomaly, 0, len(c.Anomalies)),
 	}

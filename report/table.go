@@ -39,6 +39,9 @@ func WriteTable(w io.Writer, recs []Record, sum Summary) error {
 		if r.Partial {
 			outcome += " [opening not captured]"
 		}
+		if r.CaptureLoss {
+			outcome += " [capture missed packets: states may be incomplete]"
+		}
 		if err := t.Append([]string{
 			fmt.Sprint(r.ID),
 			client,

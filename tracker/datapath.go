@@ -42,6 +42,7 @@ type stall struct {
 	sinceFrame int64
 	longest    time.Duration // the longest finished stall
 	from, to   int64         // its first zero-window frame and the frame that reopened the window
+	probes     int           // keep-alives this side sent while the peer's window was zero
 }
 
 // classify runs the data-path analysis on s, sent by from, and counts its
@@ -65,6 +66,9 @@ func (c *Conn) classify(s *capture.Segment, from Side) reassembly.Flags {
 	c.followStall(s, from, f)
 	if f&reassembly.AckedUnseen != 0 {
 		c.CaptureLoss = true
+	}
+	if f&reassembly.KeepAlive != 0 && c.stalls[from.Peer()].since != 0 {
+		c.stalls[from].probes++
 	}
 	for rest := f & reported; rest != 0; rest &= rest - 1 {
 		bit := bits.TrailingZeros16(uint16(rest))
@@ -149,7 +153,10 @@ func (c *Conn) dataPathText(a *Anomaly) string {
 	case AnomalyWindowFull:
 		return fmt.Sprintf("the %s filled the %s's advertised window %s, %s: the receiver limited throughput", side, peer, times(n), at)
 	case AnomalyKeepAlive:
-		return fmt.Sprintf("the %s sent %s (or zero-window probes), %s", side, plural(n, "keep-alive"), at)
+		if p := c.stalls[side].probes; p > 0 {
+			return fmt.Sprintf("the %s sent %s, %s; %d of them while the %s's window was zero: zero-window probes in Linux's form (seq one below the next)", side, plural(n, "keep-alive"), at, p, peer)
+		}
+		return fmt.Sprintf("the %s sent %s, %s", side, plural(n, "keep-alive"), at)
 	}
 	return ""
 }
