@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -97,13 +98,13 @@ var evidence = map[string][]wantConn{
 		clientStates: "CLOSED > SYN_SENT > ESTABLISHED > CLOSED",
 		serverStates: "LISTEN > SYN_RCVD > ESTABLISHED > CLOSED",
 		c2s:          6, s2c: 4,
-		anomalies:    []wantAnomaly{{id: "rst-abort", side: "server", severity: "warning", frame: 8, count: 1}},
+		anomalies: []wantAnomaly{{id: "rst-abort", side: "server", severity: "warning", frame: 8, count: 1}},
 	}, {
 		clientPort: 41014, incarnation: 1, outcome: "reset",
 		clientStates: "CLOSED > SYN_SENT > ESTABLISHED > CLOSED",
 		serverStates: "LISTEN > SYN_RCVD > ESTABLISHED > CLOSED",
 		c2s:          7 + 38, s2c: 3,
-		anomalies:    []wantAnomaly{{id: "rst-abort", side: "server", severity: "warning", frame: 18, count: 1}},
+		anomalies: []wantAnomaly{{id: "rst-abort", side: "server", severity: "warning", frame: 18, count: 1}},
 	}},
 	"refused": {{
 		clientPort: 41005, incarnation: 1, outcome: "refused",
@@ -407,4 +408,39 @@ func TestEvidenceGolden(t *testing.T) {
 		t.Fatalf("%v\n%s", err, errOut)
 	}
 	golden(t, "evidence.table.golden", out)
+}
+
+// --fail-on turns anomalies into an exit status, as a CI job sees it: the
+// real binary, its exit code.
+func TestFailOnExitStatus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "tcplens")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, tc := range []struct {
+		capture, failOn string
+		want            int
+	}{
+		{"close-wait", "error", 3},    // close-wait-stuck is an error
+		{"abort", "error", 0},         // rst-abort is a warning
+		{"abort", "warning", 3},       //
+		{"refused", "never", 0},       // the default
+		{"zero-window", "info", 3},    // keep-alive, window-full
+		{"close-wait", "critical", 1}, // not a severity
+	} {
+		cmd := exec.Command(bin, "anomalies", "--fail-on", tc.failOn, filepath.Join(evidenceDir, tc.capture+".pcapng"))
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.want {
+			t.Errorf("anomalies --fail-on %s %s: exit %d, want %d\n%s", tc.failOn, tc.capture, code, tc.want, out)
+		}
+	}
 }
