@@ -29,8 +29,20 @@ func FuzzTrack(f *testing.F) {
 	f.Add([]byte("\x00\x01\x02\x00\x00\x00\x01\x00\x14\x00\x00\x00\x00\x01\x04\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, _ := tracker.Profile("linux")
+		// Short timeouts and, for odd lengths, a small table, so that idle
+		// expiry and eviction run too.
+		cfg.IdleTimeout, cfg.ConnectTimeout = 40*time.Second, 20*time.Second
+		if len(data)%2 == 1 {
+			cfg.MaxConns = 3
+		}
 		var emitted []*tracker.Conn
 		tr := tracker.New(cfg, func(c *tracker.Conn) { emitted = append(emitted, c) })
+		events := 0
+		tr.OnEvent(func(e tracker.Event) {
+			if e.Transition != nil {
+				events++
+			}
+		})
 		var next [4][4]uint32 // next seq per (src, dst) pair, so some segments fit
 		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		var seg capture.Segment
@@ -83,6 +95,13 @@ func FuzzTrack(f *testing.F) {
 				}
 			}
 			_ = c.Outcome()
+		}
+		transitions := 0
+		for _, c := range emitted {
+			transitions += len(c.Transitions)
+		}
+		if events != transitions {
+			t.Errorf("%d transition events for %d transitions", events, transitions)
 		}
 		if packets != frames {
 			t.Fatalf("connections account for %d segments, %d were tracked", packets, frames)
