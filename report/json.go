@@ -16,10 +16,14 @@ func WriteJSON(w io.Writer, recs []Record) error {
 }
 
 // NDJSON writes one record per line as connections finish.
-type NDJSON struct{ enc *json.Encoder }
+type NDJSON struct {
+	w   io.Writer
+	enc *json.Encoder
+	buf []byte // reused by WriteConn
+}
 
 // NewNDJSON returns an NDJSON writer on w.
-func NewNDJSON(w io.Writer) *NDJSON { return &NDJSON{enc: json.NewEncoder(w)} }
+func NewNDJSON(w io.Writer) *NDJSON { return &NDJSON{w: w, enc: json.NewEncoder(w)} }
 
 // Write writes one record and a newline.
 func (n *NDJSON) Write(r *Record) error { return n.enc.Encode(r) }

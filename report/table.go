@@ -19,6 +19,9 @@ type Summary struct {
 	First    time.Time // time of the first packet; START is relative to it
 	Stats    capture.Stats
 	Problems []capture.Problem
+	// Late counts segments on the 4-tuple of a closed connection that had
+	// already been reported.
+	Late int64
 }
 
 // WriteTable writes one row per connection and the footer.
@@ -116,6 +119,9 @@ func writeFooter(w io.Writer, recs []Record, sum Summary) error {
 	}
 	if len(parts) > 0 {
 		fmt.Fprintf(&b, "  not tracked: %s\n", strings.Join(parts, ", "))
+	}
+	if sum.Late > 0 {
+		fmt.Fprintf(&b, "  late: %d segments of closed connections already reported (retransmitted FINs, ACKs from TIME_WAIT)\n", sum.Late)
 	}
 	for lt, n := range st.LinkTypes {
 		fmt.Fprintf(&b, "  link type %s is not decoded by tcplens: %d packets skipped\n", capture.LinkTypeName(lt), n)

@@ -82,7 +82,6 @@ type Conn struct {
 	stalls   [2]stall
 
 	prev, next *Conn // the tracker's list by recent activity
-	done       bool  // finished: handed on and forgotten by the tracker
 	expiring   bool  // chosen by the current sweep
 }
 

@@ -3,6 +3,7 @@ package tracker_test
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,8 +155,9 @@ func countID(c *tracker.Conn, id string) int {
 	return n
 }
 
-// Advance runs timers without packets: a connection in TIME_WAIT is handed
-// on once 2*MSL of capture time has passed.
+// Advance runs timers without packets: a closed connection (the client in
+// TIME_WAIT) is handed on once 2 s of capture time have passed without
+// packets.
 func TestAdvance(t *testing.T) {
 	b := scenario.New(scenario.Options{})
 	c := b.Conn(pathClient, pathServer)
@@ -174,16 +176,16 @@ func TestAdvance(t *testing.T) {
 		tr.Track(&seg)
 		last = seg.Time
 	}
-	tr.Advance(last.Add(59 * time.Second))
+	tr.Advance(last.Add(1900 * time.Millisecond))
 	if len(got) != 0 {
-		t.Fatalf("connection handed on after 59 s, inside TIME_WAIT")
+		t.Fatalf("connection handed on 1.9 s after its last packet, within the linger")
 	}
-	tr.Advance(last.Add(61 * time.Second))
+	tr.Advance(last.Add(3 * time.Second))
 	if len(got) != 1 || tr.Open() != 0 {
-		t.Fatalf("after 61 s: %d handed on, %d open; want 1 and 0", len(got), tr.Open())
+		t.Fatalf("after 3 s: %d handed on, %d open; want 1 and 0", len(got), tr.Open())
 	}
-	if s := got[0].State[tracker.Client]; s != tracker.Closed {
-		t.Errorf("client state %s after TIME_WAIT expired, want closed", s)
+	if s := got[0].State[tracker.Client]; s != tracker.TimeWait {
+		t.Errorf("client state %s, want TIME_WAIT (60 s had not passed)", s)
 	}
 }
 
@@ -213,5 +215,92 @@ func TestNoteCaptureLoss(t *testing.T) {
 		if want := c.Client.Port() == 40002; c.CaptureLoss != want {
 			t.Errorf("port %d: CaptureLoss = %v, want %v", c.Client.Port(), c.CaptureLoss, want)
 		}
+	}
+}
+
+// A SYN that reuses a 4-tuple after its closed connection was handed on,
+// while the old TIME_WAIT would still last, is judged against what the
+// tracker remembered; after the TIME_WAIT it is an ordinary new connection.
+func TestReuseAfterHandOn(t *testing.T) {
+	b := scenario.New(scenario.Options{})
+	c := b.Conn(pathClient, pathServer)
+	c.Handshake()    // 1-3
+	closeByClient(c) // 4-7: client TIME_WAIT from frame 7
+	b.Advance(30 * time.Second)
+	d := b.Conn(pathClient, pathServer, scenario.ISN(900000, 700000))
+	d.Handshake()               // 8-10: 30 s later, ISN above the old one
+	d.Send(fromServer, "FA", 0) // 11: the server closes first
+	d.Send(fromClient, "A", 0)  // 12
+	d.Send(fromClient, "FA", 0) // 13
+	d.Send(fromServer, "A", 0)  // 14: now the server holds TIME_WAIT
+	b.Advance(61 * time.Second)
+	e := b.Conn(pathClient, pathServer, scenario.ISN(5000000, 6000000))
+	e.Handshake() // 15-17: after the TIME_WAIT
+	mustBuild(t, b)
+
+	run := trackCapture(t, b.Bytes())
+	if len(run.conns) != 3 {
+		t.Fatalf("%d connections, want 3", len(run.conns))
+	}
+	first, second, third := run.conns[0], run.conns[1], run.conns[2]
+	if run.emittedAt[0] != 8 || first.State[tracker.Client] != tracker.TimeWait {
+		t.Errorf("first connection handed on at frame %d with the client in %s; want frame 8, TIME_WAIT", run.emittedAt[0], first.State[tracker.Client])
+	}
+	if second.Incarnation != 2 || third.Incarnation != 1 {
+		t.Errorf("incarnations %d, %d; want 2, then 1 (the TIME_WAIT it would follow had ended)", second.Incarnation, third.Incarnation)
+	}
+	var reuse *tracker.Anomaly
+	for i := range second.Anomalies {
+		if second.Anomalies[i].ID == tracker.AnomalyReuseInTimeWait {
+			reuse = &second.Anomalies[i]
+		}
+	}
+	if reuse == nil {
+		t.Fatalf("second connection lacks %s: %+v", tracker.AnomalyReuseInTimeWait, second.Anomalies)
+	}
+	for _, want := range []string{"frame 8", "connection 1", "its client (10.0.0.1:40000)", "TIME_WAIT for 30s", "the TIME_WAIT is on the SYN's own host"} {
+		if !strings.Contains(reuse.Text, want) {
+			t.Errorf("reuse text %q lacks %q", reuse.Text, want)
+		}
+	}
+	if reuse.Side != tracker.Client || reuse.Frame != 8 {
+		t.Errorf("reuse side %s frame %d, want client, 8", reuse.Side, reuse.Frame)
+	}
+	if hasAnomaly(third, tracker.AnomalyReuseInTimeWait) {
+		t.Errorf("third connection, 61 s after the server's TIME_WAIT began, is reported as a reuse")
+	}
+}
+
+// A segment on the 4-tuple of a closed connection that was already handed
+// on (here the server's FIN again, 5 s later) is counted as late, not taken
+// for a new connection picked up mid-stream.
+func TestLateSegment(t *testing.T) {
+	b := scenario.New(scenario.Options{})
+	c := b.Conn(pathClient, pathServer)
+	c.Handshake()               // 1-3
+	closing := closeByClient(c) // 4-7
+	b.Advance(5 * time.Second)  //
+	c.Write(closing[2])         // 8: the server's FIN, retransmitted
+	other := b.Conn("10.0.0.3:40001", pathServer)
+	other.Handshake() // 9-11
+	mustBuild(t, b)
+
+	cfg := pathConfig(t)
+	r, err := capture.NewReader("late.pcap", bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []*tracker.Conn
+	tr := tracker.New(cfg, func(c *tracker.Conn) { got = append(got, c) })
+	var seg capture.Segment
+	for r.Next(&seg) == nil {
+		tr.Track(&seg)
+	}
+	tr.Flush()
+	if len(got) != 2 || tr.Late() != 1 {
+		t.Fatalf("%d connections and %d late segments, want 2 and 1", len(got), tr.Late())
+	}
+	if got[0].Dir[tracker.Server].Packets != 3 || got[1].Client.Port() != 40001 {
+		t.Errorf("the late FIN went to a connection: %d server packets in the first; second from port %d", got[0].Dir[tracker.Server].Packets, got[1].Client.Port())
 	}
 }

@@ -640,7 +640,11 @@ var pathCases = []pathCase{
 		// Linux: MSL 30 s, TIME_WAIT 60 s. A second connection's packets
 		// move the capture clock: at +59.5 s the client is still in
 		// TIME_WAIT, at +61 s the timer has fired (at +60 s, frame 0).
-		name: "TIME_WAIT expires after 2*MSL",
+		// The closed connection is handed on at the first timer check after
+		// 10 s without packets (frame 8, +59.5 s), before its TIME_WAIT
+		// ends at +60 s: the client is left in TIME_WAIT, which the
+		// tracker remembers only to judge a SYN that reuses the 4-tuple.
+		name: "closed connection handed on in TIME_WAIT after the linger",
 		build: func(t *testing.T, b *scenario.Builder) {
 			c := b.Conn(pathClient, pathServer)
 			c.Handshake()    // 1-3
@@ -653,12 +657,10 @@ var pathCases = []pathCase{
 			d.Send(fromClient, "A", 0)  // 10
 		},
 		want: []connWant{{
-			clientStates: append(states(), append(clientClosedStates, tracker.Closed)...),
+			clientStates: append(states(), clientClosedStates...),
 			serverStates: serverClosedStates,
-			steps: steps(handshakeSteps(1, 2, 3), clientCloseSteps(4), []step{
-				clientStep(tracker.TimeWait, tracker.Closed, 0, tracker.RuleTimeWaitExpired),
-			}),
-			outcome: tracker.OutcomeClosedByClient,
+			steps:        steps(handshakeSteps(1, 2, 3), clientCloseSteps(4)),
+			outcome:      tracker.OutcomeClosedByClient,
 		}, {
 			client:       "10.0.0.3:40001",
 			clientStates: states(tracker.Closed, tracker.SynSent, tracker.Established),
@@ -1024,28 +1026,31 @@ func TestPaths(t *testing.T) {
 	}
 }
 
-// TestPathsTimeWaitTimer checks when and how TIME_WAIT ends: 2*MSL (60 s
-// with the Linux profile) after the client entered it, as a timer
-// transition (frame 0) dated exactly then, noticed only when a later
-// packet's timestamp passes it. Timers are checked at most once per second
-// of capture time: the check at frame 8 (+59.9 s) is the last one before
-// +60.9 s, so frame 9 (+60.5 s) does not notice the expiry and frame 10
-// (+61 s) does.
+// TestPathsTimeWaitTimer checks when and how TIME_WAIT ends when 2*MSL is
+// shorter than the 2 s a closed connection is kept for late packets
+// (--msl 500ms: TIME_WAIT lasts 1 s): 1 s after the client entered it, as a
+// timer transition (frame 0) dated exactly then, noticed only when a later
+// packet's timestamp passes it; the connection is then handed on at once.
+// Timers are checked at most once per second of capture time: the check at
+// frame 1 is the last one before +1 s, so frame 8 (+0.9 s) cannot notice
+// the expiry and frame 9 (+1.5 s) does.
 func TestPathsTimeWaitTimer(t *testing.T) {
 	b := scenario.New(scenario.Options{})
 	c := b.Conn(pathClient, pathServer)
 	c.Handshake()                 // 1-3
 	closed := closeByClient(c)[3] // 4-7: the client enters TIME_WAIT at frame 7
 	d := b.Conn("10.0.0.3:40001", pathServer)
-	b.Advance(59900 * time.Millisecond)
-	d.Send(fromClient, "S", 0) // 8: +59.9 s
+	b.Advance(900 * time.Millisecond)
+	d.Send(fromClient, "S", 0) // 8: +0.9 s
 	b.Advance(600 * time.Millisecond)
-	d.Send(fromServer, "SA", 0) // 9: +60.5 s
+	d.Send(fromServer, "SA", 0) // 9: +1.5 s
 	b.Advance(500 * time.Millisecond)
-	d.Send(fromClient, "A", 0) // 10: +61 s
+	d.Send(fromClient, "A", 0) // 10: +2 s
 	mustBuild(t, b)
 
-	run := trackCapture(t, b.Bytes())
+	cfg := pathConfig(t)
+	cfg.MSL = 500 * time.Millisecond
+	run := trackCaptureWith(t, b.Bytes(), cfg, nil)
 	if len(run.conns) != 2 {
 		t.Fatalf("%d connections emitted, want 2", len(run.conns))
 	}
@@ -1053,13 +1058,13 @@ func TestPathsTimeWaitTimer(t *testing.T) {
 	if a.Client.String() != pathClient {
 		t.Fatalf("first connection emitted is %s, want the one in TIME_WAIT (%s)", a.Client, pathClient)
 	}
-	if got, want := run.emittedAt[0], int64(10); got != want {
+	if got, want := run.emittedAt[0], int64(9); got != want {
 		t.Errorf("TIME_WAIT connection emitted while tracking frame %d, want %d (0 means at Flush)", got, want)
 	}
 	last := a.Transitions[len(a.Transitions)-1]
 	want := tracker.Transition{
 		Side: tracker.Client, From: tracker.TimeWait, To: tracker.Closed,
-		Frame: 0, Time: closed.Time.Add(60 * time.Second), Rule: tracker.RuleTimeWaitExpired,
+		Frame: 0, Time: closed.Time.Add(time.Second), Rule: tracker.RuleTimeWaitExpired,
 	}
 	if diff := cmp.Diff(want, last); diff != "" {
 		t.Errorf("last transition (-want +got):\n%s", diff)

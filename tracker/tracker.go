@@ -36,22 +36,70 @@ type Tracker struct {
 	// lru lists the connections in memory from the least to the most
 	// recently active: idle expiry and eviction take from its front.
 	lru list
-	// timers holds TIME_WAIT, linger and CLOSE_WAIT deadlines in the order
-	// they were set, which is their order as every kind has a fixed length.
-	timers  []timer
-	timerAt int     // timers[:timerAt] have fired
+	// timers holds the deadlines of each kind in the order they were set,
+	// which is (nearly) their order as every kind has a fixed length.
+	timers  [numTimerKinds]timerQueue
 	expired []*Conn // reused by sweep
+
+	// tombs remembers, for each 4-tuple whose connection was handed on
+	// with a side still in TIME_WAIT, what a reusing SYN is judged
+	// against; tombTimers lists them in order of expiry.
+	tombs      map[uint64]past // by hashKey
+	tombTimers []tombTimer
+	tombAt     int
+	late       int64
 }
 
-// timer asks for c to be looked at again at capture time at (Unix ns).
+// tombTimer forgets the tombstone of key at until (Unix ns), unless a newer
+// one replaced it.
+type tombTimer struct {
+	hash  uint64
+	until int64
+}
+
+// The kinds of timer.
+const (
+	timeWaitTimer = iota
+	closeWaitTimer
+	lingerTimer
+	numTimerKinds
+)
+
+// timerQueue is a FIFO of timers of one kind.
+type timerQueue struct {
+	q    []timer
+	head int // q[:head] have fired
+}
+
+func (tq *timerQueue) push(tm timer) {
+	if tq.head > 0 && tq.head >= len(tq.q)/2 {
+		n := copy(tq.q, tq.q[tq.head:])
+		tq.q, tq.head = tq.q[:n], 0
+	}
+	tq.q = append(tq.q, tm)
+}
+
+// pop returns the first timer due at now (Unix ns), if any.
+func (tq *timerQueue) pop(now int64) (timer, bool) {
+	if tq.head < len(tq.q) && tq.q[tq.head].at <= now {
+		tq.head++
+		return tq.q[tq.head-1], true
+	}
+	return timer{}, false
+}
+
+// timer asks for the connection id on key to be looked at again at capture
+// time at (Unix ns). It names the connection rather than pointing to it, so
+// that a finished connection is not kept in memory by its timers.
 type timer struct {
-	c  *Conn
-	at int64
+	key capture.Key
+	id  uint64
+	at  int64
 }
 
 // New returns a Tracker that hands finished connections to emit.
 func New(cfg Config, emit func(*Conn)) *Tracker {
-	return &Tracker{cfg: cfg, emit: emit, conns: make(map[capture.Key]*Conn)}
+	return &Tracker{cfg: cfg, emit: emit, conns: make(map[capture.Key]*Conn), tombs: make(map[uint64]past)}
 }
 
 // OnEvent asks for every transition and every new anomaly to be handed to
@@ -102,24 +150,39 @@ func (t *Tracker) Track(s *capture.Segment) {
 	t.Advance(s.Time)
 	key, _ := capture.KeyOf(s)
 	c := t.conns[key]
-	var prev *Conn
-	if c != nil && s.Flags&(capture.SYN|capture.ACK|capture.RST) == capture.SYN && startsIncarnation(c, s) {
-		prev, c = c, nil
-		prev.End = EndClosed
-		if !prev.bothClosed() {
-			prev.End = EndSuperseded
+	syn := s.Flags&(capture.SYN|capture.ACK|capture.RST) == capture.SYN
+	var prev past
+	hasPrev := false
+	if c != nil && syn && startsIncarnation(c, s) {
+		prev, hasPrev = pastOf(c, 2*t.cfg.MSL), true
+		c.End = EndClosed
+		if prev.bits&pastOpen != 0 {
+			c.End = EndSuperseded
 		}
-		t.finish(prev)
+		t.finish(c)
+		c = nil
 	}
 	if c == nil {
+		if !hasPrev && len(t.tombs) > 0 {
+			h := hashKey(&key)
+			if p, ok := t.tombs[h]; ok && p.until > s.Time.UnixNano() {
+				if !syn {
+					// A late segment of a connection already handed on.
+					t.late++
+					return
+				}
+				delete(t.tombs, h)
+				prev, hasPrev = p, true
+			}
+		}
 		if t.cfg.MaxConns > 0 && len(t.conns) >= t.cfg.MaxConns {
 			t.evict()
 		}
 		c = t.newConn(key, s)
 		t.conns[key] = c
-		if prev != nil {
-			c.Incarnation = prev.Incarnation + 1
-			c.noteReuse(prev, s)
+		if hasPrev {
+			c.Incarnation = int(prev.incarnation) + 1
+			c.noteReuse(&prev, s)
 		}
 	}
 	t.lru.moveToBack(c)
@@ -131,7 +194,7 @@ func (t *Tracker) Track(s *capture.Segment) {
 	c.update(s, from)
 	if c.closedSince.IsZero() && c.bothClosed() {
 		c.closedSince = s.Time
-		t.after(c, s.Time, t.cfg.ClosedLinger)
+		t.after(lingerTimer, c, s.Time, t.cfg.ClosedLinger)
 	}
 	if len(c.Transitions) > nt {
 		t.transitioned(c, nt)
@@ -147,9 +210,9 @@ func (t *Tracker) transitioned(c *Conn, nt int) {
 	for i := nt; i < len(c.Transitions); i++ {
 		switch tr := &c.Transitions[i]; tr.To {
 		case TimeWait:
-			t.after(c, tr.Time, 2*t.cfg.MSL)
+			t.after(timeWaitTimer, c, tr.Time, 2*t.cfg.MSL)
 		case CloseWait:
-			t.after(c, tr.Time, t.cfg.CloseWaitThreshold)
+			t.after(closeWaitTimer, c, tr.Time, t.cfg.CloseWaitThreshold)
 		}
 	}
 	if t.onEvent != nil {
@@ -171,14 +234,9 @@ func (t *Tracker) events(c *Conn, nt, na int) {
 	}
 }
 
-// after sets a timer to look at c again d after at.
-func (t *Tracker) after(c *Conn, at time.Time, d time.Duration) {
-	if t.timerAt > 0 && t.timerAt >= len(t.timers)/2 {
-		n := copy(t.timers, t.timers[t.timerAt:])
-		clear(t.timers[n:])
-		t.timers, t.timerAt = t.timers[:n], 0
-	}
-	t.timers = append(t.timers, timer{c, at.Add(d).UnixNano()})
+// after sets a timer of a kind to look at c again d after at.
+func (t *Tracker) after(kind int, c *Conn, at time.Time, d time.Duration) {
+	t.timers[kind].push(timer{c.Key, c.ID, at.Add(d).UnixNano()})
 }
 
 // evict finishes the least recently active connection to make room.
@@ -256,7 +314,6 @@ func (t *Tracker) finish(c *Conn) {
 		delete(t.conns, c.Key)
 	}
 	t.lru.remove(c)
-	c.done = true
 	nt, na := len(c.Transitions), len(c.Anomalies)
 	c.finalize(&t.cfg, t.now)
 	t.events(c, nt, na)
@@ -271,13 +328,24 @@ func (t *Tracker) sweep() {
 	t.nextSweep = t.now.Add(sweepEvery)
 	now := t.now.UnixNano()
 	t.expired = t.expired[:0]
-	for t.timerAt < len(t.timers) && t.timers[t.timerAt].at <= now {
-		c := t.timers[t.timerAt].c
-		t.timers[t.timerAt] = timer{}
-		t.timerAt++
-		if !c.done && !c.expiring && t.due(c) {
-			c.expiring = true
-			t.expired = append(t.expired, c)
+	for kind := range t.timers {
+		for {
+			tm, ok := t.timers[kind].pop(now)
+			if !ok {
+				break
+			}
+			c := t.conns[tm.key]
+			if c != nil && c.ID == tm.id && !c.expiring && t.due(c) {
+				c.expiring = true
+				t.expired = append(t.expired, c)
+			}
+		}
+	}
+	for t.tombAt < len(t.tombTimers) && t.tombTimers[t.tombAt].until <= now {
+		tt := t.tombTimers[t.tombAt]
+		t.tombAt++
+		if p, ok := t.tombs[tt.hash]; ok && p.until == tt.until {
+			delete(t.tombs, tt.hash)
 		}
 	}
 	minIdle := t.cfg.ConnectTimeout
@@ -312,20 +380,17 @@ func (t *Tracker) due(c *Conn) bool {
 	t.events(c, nt, na)
 	idle := t.now.Sub(c.Last)
 	switch {
-	case c.State[Client] == Closed && c.State[Server] == Closed && !c.closedSince.IsZero() && t.now.Sub(c.closedSince) >= t.cfg.ClosedLinger:
-		c.End = EndClosed
-	case c.State[Client].closedOrWaiting() && c.State[Server].closedOrWaiting():
-		if c.State[Client] != Closed || c.State[Server] != Closed {
-			return false // TIME_WAIT keeps the 4-tuple
-		}
-		if c.closedSince.IsZero() {
-			c.closedSince = t.now
-			t.after(c, t.now, t.cfg.ClosedLinger)
-		}
-		if t.now.Sub(c.closedSince) < t.cfg.ClosedLinger && c.Transitions[len(c.Transitions)-1].Rule != RuleTimeWaitExpired {
+	case c.bothClosed():
+		// Nothing but late retransmissions or a new SYN can come: hand it
+		// on once it has been quiet for the linger, and remember a TIME_WAIT
+		// in a tombstone.
+		expired := c.State[Client] == Closed && c.State[Server] == Closed && c.Transitions[len(c.Transitions)-1].Rule == RuleTimeWaitExpired
+		if idle < t.cfg.ClosedLinger && !expired {
+			t.after(lingerTimer, c, c.Last, t.cfg.ClosedLinger)
 			return false
 		}
 		c.End = EndClosed
+		t.entomb(c)
 	case c.State[Client] == SynSent && idle >= t.cfg.ConnectTimeout:
 		c.End = EndIdle
 	case t.cfg.IdleTimeout > 0 && idle >= t.cfg.IdleTimeout:
@@ -334,6 +399,42 @@ func (t *Tracker) due(c *Conn) bool {
 		return false
 	}
 	return true
+}
+
+// entomb remembers closed connection c after it has been handed on: its
+// TIME_WAIT, for judging a SYN that reuses the 4-tuple, and its 4-tuple,
+// so that late segments (a retransmitted FIN, an ACK from TIME_WAIT) are
+// counted as late rather than taken for a new connection.
+func (t *Tracker) entomb(c *Conn) {
+	p := pastOf(c, 2*t.cfg.MSL)
+	h := hashKey(&c.Key)
+	t.tombs[h] = p
+	if t.tombAt > 0 && t.tombAt >= len(t.tombTimers)/2 {
+		n := copy(t.tombTimers, t.tombTimers[t.tombAt:])
+		t.tombTimers, t.tombAt = t.tombTimers[:n], 0
+	}
+	t.tombTimers = append(t.tombTimers, tombTimer{h, p.until})
+}
+
+// Late returns how many segments came on the 4-tuple of a closed connection
+// after it had been handed on (retransmitted FINs and their ACKs, late
+// RSTs): they are counted, not tracked.
+func (t *Tracker) Late() int64 { return t.late }
+
+// hashKey is FNV-1a over k. Tombstones are keyed by it, 8 bytes instead of
+// 40: two 4-tuples collide with probability 2^-64.
+func hashKey(k *capture.Key) uint64 {
+	h := uint64(14695981039346656037)
+	mix := func(b byte) { h = (h ^ uint64(b)) * 1099511628211 }
+	for i := range k.LoAddr {
+		mix(k.LoAddr[i])
+		mix(k.HiAddr[i])
+	}
+	for _, v := range [...]uint16{k.LoPort, k.HiPort, k.VLAN[0], k.VLAN[1]} {
+		mix(byte(v))
+		mix(byte(v >> 8))
+	}
+	return h
 }
 
 // Flush ends the capture: every connection still in memory is handed on, in

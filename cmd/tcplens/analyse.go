@@ -47,6 +47,14 @@ func (o *trackerFlags) config() (tracker.Config, error) {
 // read before the damage are handed on, then the error is returned; a file
 // that cannot be opened as a capture has no summary.
 func analyse(ctx context.Context, stdin io.Reader, name string, cfg tracker.Config, onRecord func(*report.Record) error) (*report.Summary, error) {
+	return analyseConns(ctx, stdin, name, cfg, func(c *tracker.Conn) error {
+		rec := report.NewRecord(name, c)
+		return onRecord(&rec)
+	})
+}
+
+// analyseConns is analyse handing on the finished connections themselves.
+func analyseConns(ctx context.Context, stdin io.Reader, name string, cfg tracker.Config, onConn func(*tracker.Conn) error) (*report.Summary, error) {
 	var r *capture.Reader
 	var err error
 	if name == "-" {
@@ -62,8 +70,7 @@ func analyse(ctx context.Context, stdin io.Reader, name string, cfg tracker.Conf
 	sum := &report.Summary{File: name}
 	var emitErr error
 	t := tracker.New(cfg, func(c *tracker.Conn) {
-		rec := report.NewRecord(name, c)
-		if err := onRecord(&rec); err != nil && emitErr == nil {
+		if err := onConn(c); err != nil && emitErr == nil {
 			emitErr = err
 		}
 	})
@@ -85,7 +92,7 @@ func analyse(ctx context.Context, stdin io.Reader, name string, cfg tracker.Conf
 		err = nil
 	}
 	t.Flush()
-	sum.Stats, sum.Problems = r.Stats, r.Problems
+	sum.Stats, sum.Problems, sum.Late = r.Stats, r.Problems, t.Late()
 	if err == nil {
 		err = emitErr
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tcplens/tcplens/report"
+	"github.com/tcplens/tcplens/tracker"
 )
 
 func newReadCmd() *cobra.Command {
@@ -39,10 +40,15 @@ states each side went through, how the connection ended and its anomalies.`,
 			for i, name := range args {
 				var recs []report.Record
 				onRecord, sortRecs := collect(&recs)
+				var sum *report.Summary
+				var err error
 				if format == "ndjson" {
-					onRecord = nd.Write
+					sum, err = analyseConns(cmd.Context(), cmd.InOrStdin(), name, cfg, func(c *tracker.Conn) error {
+						return nd.WriteConn(name, c)
+					})
+				} else {
+					sum, err = analyse(cmd.Context(), cmd.InOrStdin(), name, cfg, onRecord)
 				}
-				sum, err := analyse(cmd.Context(), cmd.InOrStdin(), name, cfg, onRecord)
 				sortRecs()
 				if format == "table" && sum != nil {
 					if i > 0 {

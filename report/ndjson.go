@@ -1,0 +1,229 @@
+package report
+
+import (
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tcplens/tcplens/tracker"
+)
+
+// AppendConn appends the record of connection c, read from file, as one
+// line of JSON: the same bytes that encoding/json writes for
+// NewRecord(file, c), without building the Record or using reflection.
+// NDJSON output of millions of connections spends its time here.
+func AppendConn(b []byte, file string, c *tracker.Conn) []byte {
+	o := c.Outcome()
+	b = append(b, `{"schema":"`+SchemaVersion+`","file":`...)
+	b = appendString(b, file)
+	b = append(b, `,"id":`...)
+	b = strconv.AppendUint(b, c.ID, 10)
+	b = append(b, `,"incarnation":`...)
+	b = strconv.AppendInt(b, int64(c.Incarnation), 10)
+	b = append(b, `,"client":"`...)
+	b = c.Client.AppendTo(b)
+	b = append(b, `","server":"`...)
+	b = c.Server.AppendTo(b)
+	b = append(b, '"')
+	if c.Key.VLAN != [2]uint16{} {
+		b = append(b, `,"vlan":[`...)
+		first := true
+		for _, v := range c.Key.VLAN {
+			if v != 0 {
+				if !first {
+					b = append(b, ',')
+				}
+				first = false
+				b = strconv.AppendUint(b, uint64(v), 10)
+			}
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"role_guessed":`...)
+	b = strconv.AppendBool(b, c.RoleGuessed)
+	b = append(b, `,"partial":`...)
+	b = strconv.AppendBool(b, c.Partial)
+	b = append(b, `,"start":`...)
+	b = appendTime(b, c.Start)
+	b = append(b, `,"end":`...)
+	b = appendTime(b, c.Last)
+	b = append(b, `,"duration_s":`...)
+	b = appendFloat(b, c.Duration().Seconds())
+	b = append(b, `,"first_frame":`...)
+	b = strconv.AppendInt(b, c.FirstFrame, 10)
+	b = append(b, `,"last_frame":`...)
+	b = strconv.AppendInt(b, c.LastFrame, 10)
+	for side, name := range [2]string{`,"client_to_server":{"packets":`, `,"server_to_client":{"packets":`} {
+		d := &c.Dir[side]
+		b = append(b, name...)
+		b = strconv.AppendInt(b, d.Packets, 10)
+		b = append(b, `,"bytes":`...)
+		b = strconv.AppendInt(b, d.Bytes, 10)
+		b = append(b, '}')
+	}
+	for side, name := range [2]string{`,"client_states":[`, `,"server_states":[`} {
+		b = append(b, name...)
+		b = appendQuoted(b, c.Initial[side].String())
+		for i := range c.Transitions {
+			if t := &c.Transitions[i]; t.Side == tracker.Side(side) {
+				b = append(b, ',')
+				b = appendQuoted(b, t.To.String())
+			}
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"outcome":`...)
+	b = appendString(b, o.ID)
+	b = append(b, `,"outcome_text":`...)
+	b = appendString(b, o.Text)
+	if c.IgnoredRSTs != 0 {
+		b = append(b, `,"ignored_rsts":`...)
+		b = strconv.AppendInt(b, int64(c.IgnoredRSTs), 10)
+	}
+	if c.CaptureLoss {
+		b = append(b, `,"capture_loss":true`...)
+	}
+	b = append(b, `,"anomalies":[`...)
+	for i := range c.Anomalies {
+		a := &c.Anomalies[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = appendString(b, a.ID)
+		b = append(b, `,"severity":`...)
+		b = appendQuoted(b, a.Severity.String())
+		b = append(b, `,"side":`...)
+		b = appendQuoted(b, a.Side.String())
+		b = append(b, `,"frame":`...)
+		b = strconv.AppendInt(b, a.Frame, 10)
+		b = append(b, `,"time":`...)
+		b = appendTime(b, a.Time)
+		b = append(b, `,"count":`...)
+		b = strconv.AppendInt(b, int64(a.Count), 10)
+		b = append(b, `,"text":`...)
+		b = appendString(b, a.Text)
+		b = append(b, '}')
+	}
+	b = append(b, `],"transitions":[`...)
+	for i := range c.Transitions {
+		t := &c.Transitions[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"side":`...)
+		b = appendQuoted(b, t.Side.String())
+		b = append(b, `,"from":`...)
+		b = appendQuoted(b, t.From.String())
+		b = append(b, `,"to":`...)
+		b = appendQuoted(b, t.To.String())
+		b = append(b, `,"frame":`...)
+		b = strconv.AppendInt(b, t.Frame, 10)
+		b = append(b, `,"time":`...)
+		b = appendTime(b, t.Time)
+		b = append(b, `,"rule":`...)
+		b = appendQuoted(b, t.Rule.String())
+		b = append(b, '}')
+	}
+	return append(b, "]}\n"...)
+}
+
+// appendQuoted appends s, which needs no escaping (state, rule and
+// severity names), in quotes.
+func appendQuoted(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendTime appends t as encoding/json does (RFC 3339 with nanoseconds).
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// appendFloat appends f as encoding/json does for a float64.
+func appendFloat(b []byte, f float64) []byte {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return append(b, '0') // encoding/json fails; durations are finite
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string exactly as encoding/json does
+// with its default HTML escaping.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// WriteConn writes connection c's record, read from file, as one line.
+func (n *NDJSON) WriteConn(file string, c *tracker.Conn) error {
+	n.buf = AppendConn(n.buf[:0], file, c)
+	_, err := n.w.Write(n.buf)
+	return err
+}

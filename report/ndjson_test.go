@@ -1,0 +1,83 @@
+package report_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"path/filepath"
+	"testing"
+
+	"github.com/tcplens/tcplens/capture"
+	"github.com/tcplens/tcplens/report"
+	"github.com/tcplens/tcplens/tracker"
+)
+
+// AppendConn must write, byte for byte, what encoding/json writes for the
+// record: on every connection of every capture in testdata/ and
+// ../shared/captures/, with VLANs, anomalies, ignored RSTs and all.
+func TestAppendConnMatchesEncodingJSON(t *testing.T) {
+	var files []string
+	for _, pattern := range []string{"../testdata/*.pcap*", "../testdata/anomalies/*.pcapng", "../../shared/captures/*.pcap*"} {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	if len(files) < 10 {
+		t.Fatalf("only %d captures found", len(files))
+	}
+	conns := 0
+	for _, file := range files {
+		r, err := capture.Open(file)
+		if errors.Is(err, capture.ErrNotCapture) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, _ := tracker.Profile("linux")
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		var buf []byte
+		tr := tracker.New(cfg, func(c *tracker.Conn) {
+			conns++
+			want.Reset()
+			rec := report.NewRecord(file, c)
+			if err := enc.Encode(&rec); err != nil {
+				t.Fatal(err)
+			}
+			buf = report.AppendConn(buf[:0], file, c)
+			if !bytes.Equal(buf, want.Bytes()) {
+				t.Errorf("%s connection %d:\n got %s\nwant %s", file, c.ID, buf, want.Bytes())
+			}
+		})
+		var seg capture.Segment
+		for {
+			err := r.Next(&seg)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				break // a damaged capture: what came before still counts
+			}
+			tr.Track(&seg)
+		}
+		tr.Flush()
+		r.Close()
+	}
+	t.Logf("%d connections of %d captures compared", conns, len(files))
+}
+
+// Strings that need escaping come out as encoding/json writes them.
+func TestAppendStringEscapes(t *testing.T) {
+	for _, s := range []string{"plain", `quote " back \ slash`, "tab\tnew\nline\r\x00\x1f", "<html> & more", "bad \xff utf8", "line\u2028sep\u2029", "ünïcödé ✓"} {
+		want, _ := json.Marshal(s)
+		c := &tracker.Conn{}
+		got := report.AppendConn(nil, s, c)
+		if !bytes.Contains(got, append([]byte(`"file":`), want...)) {
+			t.Errorf("%q: got %s, want the file as %s", s, got, want)
+		}
+	}
+}
