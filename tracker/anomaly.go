@@ -67,7 +67,9 @@ func (c *Conn) finalize(cfg *Config, now time.Time) {
 		c.note(AnomalyPartialStart, c.FirstSide, c.FirstFrame, c.Start, fmt.Sprintf("the opening was not captured: the first packet (frame %d) came from the %s", c.FirstFrame, c.FirstSide))
 	}
 	c.retransmittedOpenings()
-	switch o := c.Outcome(); o.ID {
+	o := c.outcome()
+	c.final = &o
+	switch o.ID {
 	case OutcomeRefused:
 		c.note(AnomalySYNRefused, Server, c.Reset.Frame, c.Reset.Time, fmt.Sprintf("the server answered the SYN with RST at frame %d: nothing listens on port %d", c.Reset.Frame, c.Server.Port()))
 	case OutcomeSYNUnanswered:
@@ -81,7 +83,7 @@ func (c *Conn) finalize(cfg *Config, now time.Time) {
 		c.closingAnomalies(cfg, side, now)
 	}
 	c.finishDataPath(now)
-	if o := c.Outcome().ID; c.End == EndCapture && (o == OutcomeOpen || o == OutcomeHalfClosed) {
+	if c.End == EndCapture && (o.ID == OutcomeOpen || o.ID == OutcomeHalfClosed) {
 		c.note(AnomalyOpenAtEnd, Client, 0, now, fmt.Sprintf("still open when the capture ended (client %s, server %s)", c.State[Client], c.State[Server]))
 	}
 }

@@ -81,8 +81,9 @@ type Conn struct {
 	dpIndex  [2][reassembly.NumFlags]uint8 // 1 + index in Anomalies of each side's data-path ids
 	stalls   [2]stall
 
-	prev, next *Conn // the tracker's list by recent activity
-	expiring   bool  // chosen by the current sweep
+	prev, next *Conn    // the tracker's list by recent activity
+	final      *Outcome // set when the connection is finished
+	expiring   bool     // chosen by the current sweep
 }
 
 // set records a transition of side to state to, caused by segment s (nil

@@ -39,8 +39,16 @@ func (r Reset) afterClose() bool {
 	return r.PeerState.closedOrWaiting() && r.SenderState.closedOrWaiting()
 }
 
-// Outcome describes how the connection ended.
+// Outcome describes how the connection ended (or, before it has, how it
+// stands).
 func (c *Conn) Outcome() Outcome {
+	if c.final != nil {
+		return *c.final
+	}
+	return c.outcome()
+}
+
+func (c *Conn) outcome() Outcome {
 	cs, ss := c.State[Client], c.State[Server]
 	switch {
 	case c.Reset.Seen && !c.Reset.afterClose():

@@ -210,7 +210,12 @@ func (t *Tracker) transitioned(c *Conn, nt int) {
 	for i := nt; i < len(c.Transitions); i++ {
 		switch tr := &c.Transitions[i]; tr.To {
 		case TimeWait:
-			t.after(timeWaitTimer, c, tr.Time, 2*t.cfg.MSL)
+			// A closed connection is handed on after the linger; only a
+			// TIME_WAIT shorter than that, or one whose peer is still open,
+			// needs its own timer.
+			if 2*t.cfg.MSL < t.cfg.ClosedLinger || !c.State[tr.Side.Peer()].closedOrWaiting() {
+				t.after(timeWaitTimer, c, tr.Time, 2*t.cfg.MSL)
+			}
 		case CloseWait:
 			t.after(closeWaitTimer, c, tr.Time, t.cfg.CloseWaitThreshold)
 		}
@@ -275,6 +280,8 @@ func startsIncarnation(c *Conn, s *capture.Segment) bool {
 func (t *Tracker) newConn(key capture.Key, s *capture.Segment) *Conn {
 	t.nextID++
 	c := &Conn{ID: t.nextID, Key: key, Start: s.Time, FirstFrame: s.Frame, Incarnation: 1}
+	// A connection's life is some ten transitions: one allocation for them.
+	c.Transitions = make([]Transition, 0, 10)
 	c.Dir[Client].WindowScale = capture.NoWindowScale
 	c.Dir[Server].WindowScale = capture.NoWindowScale
 	switch {
