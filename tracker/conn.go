@@ -83,6 +83,7 @@ type Conn struct {
 
 	prev, next *Conn    // the tracker's list by recent activity
 	final      *Outcome // set when the connection is finished
+	done       bool     // handed on: the tracker has forgotten it
 	expiring   bool     // chosen by the current sweep
 }
 

@@ -77,11 +77,11 @@ func (c *Conn) closeOutcome() Outcome {
 		}
 		switch {
 		case ps == Closed || ps == TimeWait && cs == Closed:
-			id := OutcomeClosedByClient
+			// The commonest outcomes: constant strings, no formatting.
 			if closer == Server {
-				id = OutcomeClosedByServer
+				return Outcome{OutcomeClosedByServer, "closed by server, client saw final ACK"}
 			}
-			return Outcome{id, fmt.Sprintf("closed by %s, %s saw final ACK", closer, passive)}
+			return Outcome{OutcomeClosedByClient, "closed by client, server saw final ACK"}
 		case ps == LastAck:
 			return Outcome{OutcomeClosedNoFinalACK, fmt.Sprintf("closed by %s, final ACK not seen: %s left in LAST_ACK", closer, passive)}
 		}

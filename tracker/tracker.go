@@ -82,19 +82,21 @@ func (tq *timerQueue) push(tm timer) {
 // pop returns the first timer due at now (Unix ns), if any.
 func (tq *timerQueue) pop(now int64) (timer, bool) {
 	if tq.head < len(tq.q) && tq.q[tq.head].at <= now {
+		tm := tq.q[tq.head]
+		tq.q[tq.head] = timer{} // keep no finished connection alive
 		tq.head++
-		return tq.q[tq.head-1], true
+		return tm, true
 	}
 	return timer{}, false
 }
 
-// timer asks for the connection id on key to be looked at again at capture
-// time at (Unix ns). It names the connection rather than pointing to it, so
-// that a finished connection is not kept in memory by its timers.
+// timer asks for connection c to be looked at again at capture time at
+// (Unix ns). A finished connection is kept in memory by its timers until
+// they fire, at most the longest of the linger and the CLOSE_WAIT threshold
+// (TIME_WAIT timers are set only where they are shorter).
 type timer struct {
-	key capture.Key
-	id  uint64
-	at  int64
+	c  *Conn
+	at int64
 }
 
 // New returns a Tracker that hands finished connections to emit.
@@ -241,7 +243,7 @@ func (t *Tracker) events(c *Conn, nt, na int) {
 
 // after sets a timer of a kind to look at c again d after at.
 func (t *Tracker) after(kind int, c *Conn, at time.Time, d time.Duration) {
-	t.timers[kind].push(timer{c.Key, c.ID, at.Add(d).UnixNano()})
+	t.timers[kind].push(timer{c, at.Add(d).UnixNano()})
 }
 
 // evict finishes the least recently active connection to make room.
@@ -321,6 +323,7 @@ func (t *Tracker) finish(c *Conn) {
 		delete(t.conns, c.Key)
 	}
 	t.lru.remove(c)
+	c.done = true
 	nt, na := len(c.Transitions), len(c.Anomalies)
 	c.finalize(&t.cfg, t.now)
 	t.events(c, nt, na)
@@ -341,8 +344,7 @@ func (t *Tracker) sweep() {
 			if !ok {
 				break
 			}
-			c := t.conns[tm.key]
-			if c != nil && c.ID == tm.id && !c.expiring && t.due(c) {
+			if c := tm.c; !c.done && !c.expiring && t.due(c) {
 				c.expiring = true
 				t.expired = append(t.expired, c)
 			}
