@@ -29,6 +29,9 @@ type Config struct {
 	// exceed it, the least recently active is evicted (table-full). 0: no
 	// bound.
 	MaxConns int
+	// Workers is how many goroutines the command line tracks on: 1 for a
+	// Tracker, more for a Sharded (NewSharded takes its own count).
+	Workers int
 }
 
 // Profiles are the timer defaults of each operating system: Linux keeps

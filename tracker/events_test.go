@@ -258,7 +258,7 @@ func TestReuseAfterHandOn(t *testing.T) {
 	if reuse == nil {
 		t.Fatalf("second connection lacks %s: %+v", tracker.AnomalyReuseInTimeWait, second.Anomalies)
 	}
-	for _, want := range []string{"frame 8", "connection 1", "its client (10.0.0.1:40000)", "TIME_WAIT for 30s", "the TIME_WAIT is on the SYN's own host"} {
+	for _, want := range []string{"frame 8", "the connection that began at frame 1", "its client (10.0.0.1:40000)", "TIME_WAIT for 30s", "the TIME_WAIT is on the SYN's own host"} {
 		if !strings.Contains(reuse.Text, want) {
 			t.Errorf("reuse text %q lacks %q", reuse.Text, want)
 		}

@@ -14,7 +14,7 @@ import (
 // pointers, so a table of them costs the garbage collector nothing, and it
 // is small: the table holds every connection closed in the last 2*MSL.
 type past struct {
-	id          uint64
+	firstFrame  int64    // the old connection's first frame, which texts name
 	since       [2]int64 // when each side entered TIME_WAIT (Unix ns)
 	until       int64    // when the tombstone is forgotten (Unix ns)
 	nextSeq     [2]uint32
@@ -42,7 +42,7 @@ func (p *past) hasTS(side Side) bool    { return p.bits&(pastTS<<side) != 0 }
 // TIME_WAIT length. The tombstone lasts until the last TIME_WAIT ends, and
 // at least twLen after c's last packet, to recognise late segments.
 func pastOf(c *Conn, twLen time.Duration) past {
-	p := past{id: c.ID, incarnation: int32(c.Incarnation), states: c.State, until: c.Last.Add(twLen).UnixNano()}
+	p := past{firstFrame: c.FirstFrame, incarnation: int32(c.Incarnation), states: c.State, until: c.Last.Add(twLen).UnixNano()}
 	if c.Client == c.Key.Lo() {
 		p.bits |= pastClientIsLo
 	}
@@ -87,7 +87,7 @@ func (c *Conn) noteReuse(p *past, s *capture.Segment) {
 		if holder == sender {
 			addr = s.Src
 		}
-		text := fmt.Sprintf("the SYN at frame %d reuses the 4-tuple of connection %d while its %s (%s) has been in TIME_WAIT for %s", s.Frame, p.id, holder, addr, round(age))
+		text := fmt.Sprintf("the SYN at frame %d reuses the 4-tuple of the connection that began at frame %d while its %s (%s) has been in TIME_WAIT for %s", s.Frame, p.firstFrame, holder, addr, round(age))
 		sev := Warning
 		if holder == sender {
 			text += "; the TIME_WAIT is on the SYN's own host, whose stack allowed the reuse (SO_REUSEADDR or tcp_tw_reuse)"
@@ -111,7 +111,7 @@ func (c *Conn) noteReuse(p *past, s *capture.Segment) {
 		return
 	}
 	if p.bits&pastOpen != 0 {
-		c.note(AnomalyReuseWhileOpen, Client, s.Frame, s.Time, fmt.Sprintf("a SYN with a new ISN at frame %d on the 4-tuple of connection %d, which was still open (client %s, server %s)", s.Frame, p.id, p.states[Client], p.states[Server]))
+		c.note(AnomalyReuseWhileOpen, Client, s.Frame, s.Time, fmt.Sprintf("a SYN with a new ISN at frame %d on the 4-tuple of the connection that began at frame %d, which was still open (client %s, server %s)", s.Frame, p.firstFrame, p.states[Client], p.states[Server]))
 	}
 }
 

@@ -48,6 +48,11 @@ type Tracker struct {
 	tombTimers []tombTimer
 	tombAt     int
 	late       int64
+
+	// shard mode (Sharded): timers run only when told, the clock is the
+	// dispatcher's, ids are first frame numbers, and creations are told.
+	shard    bool
+	onCreate func(*Conn)
 }
 
 // tombTimer forgets the tombstone of key at until (Unix ns), unless a newer
@@ -149,7 +154,13 @@ func (t *Tracker) Advance(now time.Time) {
 
 // Track applies one segment. Segments must come in capture order.
 func (t *Tracker) Track(s *capture.Segment) {
-	t.Advance(s.Time)
+	if !t.shard {
+		t.Advance(s.Time)
+	}
+	t.track(s)
+}
+
+func (t *Tracker) track(s *capture.Segment) {
 	key, _ := capture.KeyOf(s)
 	c := t.conns[key]
 	syn := s.Flags&(capture.SYN|capture.ACK|capture.RST) == capture.SYN
@@ -281,7 +292,11 @@ func startsIncarnation(c *Conn, s *capture.Segment) bool {
 // decides which side is the client.
 func (t *Tracker) newConn(key capture.Key, s *capture.Segment) *Conn {
 	t.nextID++
-	c := &Conn{ID: t.nextID, Key: key, Start: s.Time, FirstFrame: s.Frame, Incarnation: 1}
+	id := t.nextID
+	if t.shard {
+		id = uint64(s.Frame)
+	}
+	c := &Conn{ID: id, Key: key, Start: s.Time, FirstFrame: s.Frame, Incarnation: 1}
 	// A connection's life is some ten transitions: one allocation for them.
 	c.Transitions = make([]Transition, 0, 10)
 	c.Dir[Client].WindowScale = capture.NoWindowScale
@@ -304,6 +319,9 @@ func (t *Tracker) newConn(key capture.Key, s *capture.Segment) *Conn {
 	c.State = c.Initial
 	if s.Src == c.Server {
 		c.FirstSide = Server
+	}
+	if t.onCreate != nil {
+		t.onCreate(c)
 	}
 	return c
 }

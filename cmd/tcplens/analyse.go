@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"time"
 
@@ -20,6 +21,7 @@ type trackerFlags struct {
 	msl         time.Duration
 	idleTimeout time.Duration
 	closeWait   time.Duration
+	workers     int
 }
 
 func (o *trackerFlags) register(f *pflag.FlagSet) {
@@ -27,6 +29,7 @@ func (o *trackerFlags) register(f *pflag.FlagSet) {
 	f.DurationVar(&o.msl, "msl", 0, "maximum segment lifetime; TIME_WAIT lasts 2*MSL (default from --os)")
 	f.DurationVar(&o.idleTimeout, "idle-timeout", tracker.DefaultIdleTimeout, "end a connection after this much capture time without packets")
 	f.DurationVar(&o.closeWait, "close-wait", tracker.DefaultCloseWaitThreshold, "report close-wait-stuck when a side stays in CLOSE_WAIT this long")
+	f.IntVar(&o.workers, "workers", 0, "goroutines tracking connections (the output does not depend on it); 0: one per CPU")
 }
 
 func (o *trackerFlags) config() (tracker.Config, error) {
@@ -34,12 +37,26 @@ func (o *trackerFlags) config() (tracker.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
+	if o.workers < 0 {
+		return cfg, fmt.Errorf("--workers %d: want 0 (one per CPU) or more", o.workers)
+	}
+	cfg.Workers = o.workers
+	if cfg.Workers == 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
 	if o.msl > 0 {
 		cfg.MSL = o.msl
 	}
 	cfg.IdleTimeout = o.idleTimeout
 	cfg.CloseWaitThreshold = o.closeWait
 	return cfg, nil
+}
+
+// connTracker is a Tracker or a Sharded.
+type connTracker interface {
+	Track(*capture.Segment)
+	Flush()
+	Late() int64
 }
 
 // analyse reads one capture and hands each finished connection's record to
@@ -69,11 +86,15 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, cfg tracker
 
 	sum := &report.Summary{File: name}
 	var emitErr error
-	t := tracker.New(cfg, func(c *tracker.Conn) {
+	emit := func(c *tracker.Conn) {
 		if err := onConn(c); err != nil && emitErr == nil {
 			emitErr = err
 		}
-	})
+	}
+	var t connTracker = tracker.New(cfg, emit)
+	if cfg.Workers > 1 {
+		t = tracker.NewSharded(cfg, cfg.Workers, emit)
+	}
 	var seg capture.Segment
 	for {
 		if err = r.Next(&seg); err != nil {

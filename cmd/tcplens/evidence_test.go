@@ -444,3 +444,25 @@ func TestFailOnExitStatus(t *testing.T) {
 		}
 	}
 }
+
+// --workers changes how the work is spread, never what is printed.
+func TestWorkersFlagSameOutput(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(evidenceDir, "*.pcapng"))
+	files = append(files, demo)
+	for _, format := range []string{"table", "ndjson"} {
+		args := append([]string{"read", "--format", format}, files...)
+		want, _, err := runCLI(t, nil, append(args, "--workers", "1")...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []string{"2", "3", "0"} {
+			got, _, err := runCLI(t, nil, append(args, "--workers", n)...)
+			if err != nil || got != want {
+				t.Errorf("--format %s --workers %s: output differs from --workers 1 (err %v)", format, n, err)
+			}
+		}
+	}
+	if _, _, err := runCLI(t, nil, "read", "--workers", "-1", demo); err == nil {
+		t.Error("--workers -1 accepted")
+	}
+}

@@ -1,0 +1,293 @@
+package tracker
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/tcplens/tcplens/capture"
+)
+
+// Sharded tracks connections on several goroutines: each segment goes to
+// the worker that owns its 4-tuple (by a hash of the canonical key), so
+// every packet of a connection is tracked by one worker in capture order.
+// The caller's goroutine runs the timers' clock for all workers and merges
+// what they hand on, so that emit sees exactly what one Tracker would
+// hand it, in the same order and with the same ids, whatever the number of
+// workers. Only Config.MaxConns is per worker (each holds MaxConns/n).
+//
+// Track, Advance and Flush must be called from one goroutine; emit is
+// called from that goroutine too.
+type Sharded struct {
+	n         int
+	emit      func(*Conn)
+	in        []chan *shardBatch
+	out       []chan *shardBatch
+	free      chan *shardBatch // spare batches
+	cur       []*shardBatch    // the batches being filled, one per worker
+	pending   [][]*shardBatch  // batches sent, per global batch, awaiting merge
+	count     int              // segments in the current global batch
+	now       time.Time
+	next      time.Time // when the timers next run
+	nextID    uint64
+	ids       map[uint64]uint64 // provisional id (first frame) → id
+	lastFrame int64
+	late      []int64      // per worker
+	open      []int        // per worker
+	merged    []shardEvent // reused by merge
+	closed    bool
+}
+
+// batchSize is how many segments go to the workers at a time.
+const batchSize = 4096
+
+// inFlight is how many global batches may be sent and not yet merged.
+const inFlight = 4
+
+// shardOp is one step of a worker's batch: a segment to track, or the
+// timers to run, at capture time now (the dispatcher's clock).
+type shardOp struct {
+	seg   int32 // index in segs; -1: run the timers
+	now   time.Time
+	frame int64 // the frame being processed (for ordering what is emitted)
+}
+
+// shardEvent is what a worker reports: a connection created or handed on,
+// with the place in the single-tracker order it belongs to.
+type shardEvent struct {
+	frame   int64 // the frame during whose processing it happened; MaxInt64 at Flush
+	timers  bool  // during the timers that ran before that frame
+	created bool  // created (else handed on)
+	seq     int   // the order within the worker
+	c       *Conn
+}
+
+type shardBatch struct {
+	segs   []capture.Segment
+	ops    []shardOp
+	flush  bool
+	now    time.Time // the clock at the end of the batch
+	events []shardEvent
+	late   int64
+	open   int
+}
+
+// NewSharded returns a Sharded with n workers (at least 1) that hands
+// finished connections to emit.
+func NewSharded(cfg Config, n int, emit func(*Conn)) *Sharded {
+	n = max(n, 1)
+	if cfg.MaxConns > 0 {
+		cfg.MaxConns = max(cfg.MaxConns/n, 1)
+	}
+	s := &Sharded{n: n, emit: emit, ids: make(map[uint64]uint64), open: make([]int, n), late: make([]int64, n),
+		free: make(chan *shardBatch, n*(inFlight+2))}
+	for range n {
+		in, out := make(chan *shardBatch, inFlight+1), make(chan *shardBatch, inFlight+1)
+		s.in, s.out = append(s.in, in), append(s.out, out)
+		go worker(cfg, in, out)
+	}
+	s.cur = make([]*shardBatch, n)
+	for w := range s.cur {
+		s.cur[w] = s.batch()
+	}
+	return s
+}
+
+func (s *Sharded) batch() *shardBatch {
+	select {
+	case b := <-s.free:
+		b.segs, b.ops, b.events, b.flush, b.late = b.segs[:0], b.ops[:0], b.events[:0], false, 0
+		return b
+	default:
+		return &shardBatch{segs: make([]capture.Segment, 0, batchSize)}
+	}
+}
+
+// worker runs one Tracker in shard mode over the batches it is sent.
+func worker(cfg Config, in <-chan *shardBatch, out chan<- *shardBatch) {
+	var cur *shardBatch
+	var frame int64
+	var timers bool
+	seq := 0
+	t := New(cfg, func(c *Conn) {
+		cur.events = append(cur.events, shardEvent{frame: frame, timers: timers, seq: seq, c: c})
+		seq++
+	})
+	t.shard = true
+	t.onCreate = func(c *Conn) {
+		cur.events = append(cur.events, shardEvent{frame: frame, created: true, seq: seq, c: c})
+		seq++
+	}
+	for b := range in {
+		cur = b
+		for _, op := range b.ops {
+			frame = op.frame
+			if op.now.After(t.now) {
+				t.now = op.now
+			}
+			if op.seg < 0 {
+				timers = true
+				t.sweep()
+				timers = false
+				continue
+			}
+			t.track(&b.segs[op.seg])
+		}
+		if b.now.After(t.now) {
+			t.now = b.now
+		}
+		if b.flush {
+			frame = 1<<63 - 1
+			t.Flush()
+		}
+		b.late, b.open = t.late, len(t.conns)
+		out <- b
+	}
+	close(out)
+}
+
+// shardOf picks the worker of key.
+func (s *Sharded) shardOf(k *capture.Key) int {
+	if s.n == 1 {
+		return 0
+	}
+	return int(hashKey(k) % uint64(s.n))
+}
+
+// Track hands segment seg to its worker. Segments must come in capture
+// order.
+func (s *Sharded) Track(seg *capture.Segment) {
+	s.advance(seg.Time, seg.Frame)
+	s.lastFrame = seg.Frame
+	key, _ := capture.KeyOf(seg)
+	b := s.cur[s.shardOf(&key)]
+	b.segs = append(b.segs, *seg)
+	b.ops = append(b.ops, shardOp{seg: int32(len(b.segs) - 1), now: s.now, frame: seg.Frame})
+	s.count++
+	if s.count >= batchSize {
+		s.send(false)
+	}
+}
+
+// Advance moves the clock to now, if later, and runs every worker's
+// timers if they are due, exactly when a single Tracker would.
+func (s *Sharded) Advance(now time.Time) { s.advance(now, s.lastFrame+1) }
+
+// advance runs the timers, if due, before frame.
+func (s *Sharded) advance(now time.Time, frame int64) {
+	if now.After(s.now) {
+		s.now = now
+	}
+	if s.now.Before(s.next) {
+		return
+	}
+	s.next = s.now.Add(sweepEvery)
+	for _, b := range s.cur {
+		b.ops = append(b.ops, shardOp{seg: -1, now: s.now, frame: frame})
+	}
+}
+
+// Flush ends the capture: every connection still held is handed on, and
+// the workers stop.
+func (s *Sharded) Flush() {
+	if s.closed {
+		return
+	}
+	s.send(true)
+	s.closed = true
+	for w := range s.in {
+		close(s.in[w])
+		for range s.out[w] {
+		}
+	}
+}
+
+// Late returns the late segments of all workers (see Tracker.Late).
+func (s *Sharded) Late() int64 {
+	var n int64
+	for _, l := range s.late {
+		n += l
+	}
+	return n
+}
+
+// Open returns the connections held by the workers as of the last merge.
+func (s *Sharded) Open() int {
+	n := 0
+	for _, o := range s.open {
+		n += o
+	}
+	return n
+}
+
+// send hands the current batches to the workers and merges the oldest
+// ones sent if too many are in flight.
+func (s *Sharded) send(flush bool) {
+	for w, b := range s.cur {
+		b.flush, b.now = flush, s.now
+		s.in[w] <- b
+	}
+	s.pending = append(s.pending, s.cur)
+	s.cur = make([]*shardBatch, s.n)
+	for w := range s.cur {
+		s.cur[w] = s.batch()
+	}
+	s.count = 0
+	for len(s.pending) >= inFlight || flush && len(s.pending) > 0 {
+		s.merge()
+	}
+}
+
+// merge waits for the oldest batches sent and hands on what they emitted,
+// in the order a single Tracker would have.
+func (s *Sharded) merge() {
+	batches := s.pending[0]
+	s.pending = s.pending[1:]
+	ev := s.merged[:0]
+	for w, b := range batches {
+		got := <-s.out[w]
+		if got != b {
+			panic("tracker: shard batches out of order")
+		}
+		ev = append(ev, b.events...)
+		s.late[w], s.open[w] = b.late, b.open
+	}
+	// Timers run before their frame's segment; within them connections
+	// are handed on by id (first frame), as one Tracker sorts them;
+	// otherwise only one worker acts at a frame, in its own order.
+	slices.SortStableFunc(ev, func(a, b shardEvent) int {
+		if c := cmp.Compare(a.frame, b.frame); c != 0 {
+			return c
+		}
+		if a.timers != b.timers {
+			if a.timers {
+				return -1
+			}
+			return 1
+		}
+		if a.timers || a.frame == 1<<63-1 {
+			return cmp.Compare(a.c.ID, b.c.ID)
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	for _, e := range ev {
+		if e.created {
+			s.nextID++
+			s.ids[e.c.ID] = s.nextID
+			continue
+		}
+		id := s.ids[e.c.ID]
+		delete(s.ids, e.c.ID)
+		e.c.ID = id
+		s.emit(e.c)
+	}
+	clear(ev)
+	s.merged = ev[:0]
+	for _, b := range batches {
+		clear(b.events)
+		select {
+		case s.free <- b:
+		default:
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package tracker_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/tcplens/tcplens/capture"
+	"github.com/tcplens/tcplens/report"
+	"github.com/tcplens/tcplens/tracker"
+)
+
+// records tracks a capture with one Tracker (workers 0) or a Sharded with
+// that many workers and returns the NDJSON of what was handed on, in order.
+func records(t *testing.T, file string, workers int) ([]byte, int64) {
+	t.Helper()
+	r, err := capture.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cfg, _ := tracker.Profile("linux")
+	var out []byte
+	emit := func(c *tracker.Conn) { out = report.AppendConn(out, file, c) }
+	var track func(*capture.Segment)
+	var flush func()
+	var late func() int64
+	if workers == 0 {
+		tr := tracker.New(cfg, emit)
+		track, flush, late = tr.Track, tr.Flush, tr.Late
+	} else {
+		tr := tracker.NewSharded(cfg, workers, emit)
+		track, flush, late = tr.Track, tr.Flush, tr.Late
+	}
+	var seg capture.Segment
+	for {
+		if err := r.Next(&seg); err != nil {
+			break
+		}
+		track(&seg)
+	}
+	flush()
+	return out, late()
+}
+
+// shardCaptures are the captures the sharded tracker is compared on: the
+// repository's and the shared ones, and a synthetic mix of thousands of
+// connections when the shared benchmark generator is there.
+func shardCaptures(t *testing.T) []string {
+	var files []string
+	for _, pattern := range []string{"../testdata/*.pcap*", "../testdata/anomalies/*.pcapng", "../../shared/captures/*.pcap*"} {
+		m, _ := filepath.Glob(pattern)
+		for _, f := range m {
+			if r, err := capture.Open(f); err == nil {
+				r.Close()
+				files = append(files, f)
+			} else if !errors.Is(err, capture.ErrNotCapture) {
+				t.Fatal(err)
+			}
+		}
+	}
+	gen := "../../shared/bench"
+	if _, err := os.Stat(filepath.Join(gen, "synthgen")); err == nil && !testing.Short() {
+		out := filepath.Join(t.TempDir(), "synth.pcap")
+		cmd := exec.Command("go", "run", "./synthgen", "-o", out, "-conns", "6000", "-rate", "400", "-seed", "7")
+		cmd.Dir = gen
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("synthgen: %v\n%s", err, b)
+		}
+		files = append(files, out)
+	}
+	return files
+}
+
+// The output does not depend on the number of workers: the same records,
+// byte for byte, in the same order, with the same ids.
+func TestShardedMatchesTracker(t *testing.T) {
+	files := shardCaptures(t)
+	for _, file := range files {
+		want, wantLate := records(t, file, 0)
+		for _, n := range []int{1, 2, 3, 4} {
+			got, gotLate := records(t, file, n)
+			if !bytes.Equal(got, want) || gotLate != wantLate {
+				t.Errorf("%s with %d workers: output differs from one tracker (%d vs %d bytes, late %d vs %d)%s",
+					filepath.Base(file), n, len(got), len(want), gotLate, wantLate, firstDiff(got, want))
+			}
+		}
+	}
+	t.Logf("%d captures compared", len(files))
+}
+
+func firstDiff(a, b []byte) string {
+	la, lb := bytes.Split(a, []byte("\n")), bytes.Split(b, []byte("\n"))
+	for i := range min(len(la), len(lb)) {
+		if !bytes.Equal(la[i], lb[i]) {
+			j := 0
+			for j < min(len(la[i]), len(lb[i])) && la[i][j] == lb[i][j] {
+				j++
+			}
+			from := max(j-150, 0)
+			return fmt.Sprintf("\nline %d, byte %d:\n got …%.300s\nwant …%.300s", i+1, j, la[i][from:], lb[i][from:])
+		}
+	}
+	return ""
+}
