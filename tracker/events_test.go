@@ -304,3 +304,33 @@ func TestLateSegment(t *testing.T) {
 		t.Errorf("the late FIN went to a connection: %d server packets in the first; second from port %d", got[0].Dir[tracker.Server].Packets, got[1].Client.Port())
 	}
 }
+
+// A TIME_WAIT whose peer is still open (here left in LAST_ACK, the final
+// ACK never seen) ends after 2*MSL even without a timer of its own: the
+// expiry is applied, with its own time, when the connection is next looked
+// at, at the latest when the capture ends.
+func TestTimeWaitExpiresWhilePeerOpen(t *testing.T) {
+	b := scenario.New(scenario.Options{})
+	c := b.Conn(pathClient, pathServer)
+	c.Handshake()                      // 1-3
+	c.Send(fromClient, "FA", 0)        // 4
+	fin := c.Send(fromServer, "FA", 0) // 5: acknowledges the client's FIN: client TIME_WAIT
+	c.Drop(fromClient, "A", 0)         // the final ACK is not captured: server LAST_ACK
+	other := b.Conn("10.0.0.3:40001", pathServer)
+	b.Advance(70 * time.Second)
+	other.Handshake() // 6-8
+	mustBuild(t, b)
+
+	run := trackCapture(t, b.Bytes())
+	first := run.conns[0]
+	if first.Client.Port() != 40000 {
+		first = run.conns[1]
+	}
+	last := first.Transitions[len(first.Transitions)-1]
+	if last.Side != tracker.Client || last.To != tracker.Closed || last.Rule != tracker.RuleTimeWaitExpired || !last.Time.Equal(fin.Time.Add(60*time.Second)) {
+		t.Errorf("last transition %+v; want the client's TIME_WAIT expiring 60 s after frame 5", last)
+	}
+	if s := first.State[tracker.Server]; s != tracker.LastAck {
+		t.Errorf("server in %s, want LAST_ACK", s)
+	}
+}

@@ -223,10 +223,13 @@ func (t *Tracker) transitioned(c *Conn, nt int) {
 	for i := nt; i < len(c.Transitions); i++ {
 		switch tr := &c.Transitions[i]; tr.To {
 		case TimeWait:
-			// A closed connection is handed on after the linger; only a
-			// TIME_WAIT shorter than that, or one whose peer is still open,
-			// needs its own timer.
-			if 2*t.cfg.MSL < t.cfg.ClosedLinger || !c.State[tr.Side.Peer()].closedOrWaiting() {
+			// A closed connection is handed on after the linger, so only a
+			// TIME_WAIT shorter than that needs a timer. Where the peer is
+			// still open, the expiry is applied, with its own time, when
+			// the connection is next looked at (idle timeout or the end):
+			// a 60 s timer per connection would keep every closed
+			// connection of the last minute in memory.
+			if 2*t.cfg.MSL < t.cfg.ClosedLinger {
 				t.after(timeWaitTimer, c, tr.Time, 2*t.cfg.MSL)
 			}
 		case CloseWait:
@@ -395,11 +398,8 @@ func (t *Tracker) sweep() {
 // is finished, setting its End.
 func (t *Tracker) due(c *Conn) bool {
 	nt, na := len(c.Transitions), len(c.Anomalies)
-	twLen := 2 * t.cfg.MSL
+	t.expireTimeWait(c)
 	for side := range Side(2) {
-		if c.State[side] == TimeWait && !t.now.Before(c.timeWaitSince[side].Add(twLen)) {
-			c.set(side, Closed, RuleTimeWaitExpired, 0, c.timeWaitSince[side].Add(twLen))
-		}
 		if c.State[side] == CloseWait {
 			c.closeWaitStuck(&t.cfg, side, t.now)
 		}
@@ -426,6 +426,17 @@ func (t *Tracker) due(c *Conn) bool {
 		return false
 	}
 	return true
+}
+
+// expireTimeWait ends the TIME_WAITs of c that 2*MSL of capture time have
+// passed, as timer transitions dated when they ended.
+func (t *Tracker) expireTimeWait(c *Conn) {
+	twLen := 2 * t.cfg.MSL
+	for side := range Side(2) {
+		if c.State[side] == TimeWait && !t.now.Before(c.timeWaitSince[side].Add(twLen)) {
+			c.set(side, Closed, RuleTimeWaitExpired, 0, c.timeWaitSince[side].Add(twLen))
+		}
+	}
 }
 
 // entomb remembers closed connection c after it has been handed on: its
@@ -473,6 +484,9 @@ func (t *Tracker) Flush() {
 	}
 	slices.SortFunc(rest, func(a, b *Conn) int { return cmp.Compare(a.ID, b.ID) })
 	for _, c := range rest {
+		nt := len(c.Transitions)
+		t.expireTimeWait(c)
+		t.events(c, nt, len(c.Anomalies))
 		c.End = EndCapture
 		if c.State[Client].closedOrWaiting() && c.State[Server].closedOrWaiting() {
 			c.End = EndClosed
