@@ -70,6 +70,10 @@ type Reader struct {
 	frame    int64
 	Stats    Stats
 	Problems []Problem // the first malformed packets, with why
+
+	// Filter, when set, is asked about every frame before it is decoded;
+	// frames it rejects are counted in Stats.Filtered and nothing else.
+	Filter func(data []byte, link layers.LinkType) bool
 }
 
 // Open opens a capture file; "-" reads standard input.
@@ -174,6 +178,10 @@ func (r *Reader) Next(seg *Segment) error {
 			if len(ci.AncillaryData) > 0 {
 				link, _ = ci.AncillaryData[0].(layers.LinkType)
 			}
+		}
+		if r.Filter != nil && !r.Filter(data, link) {
+			r.Stats.Filtered++
+			continue
 		}
 		reason := r.dec.Decode(data, link, seg)
 		r.Stats.ByReason[reason]++

@@ -49,6 +49,7 @@ type Stats struct {
 	ByReason  [numReasons]int64 // ByReason[ReasonNone] is the TCP segments
 	Bytes     int64             // captured bytes of all records
 	LinkTypes map[int]int64     // packets per link type of an unsupported link
+	Filtered  int64             // records a filter (-f) rejected: not decoded, in no other count
 }
 
 // Tracked returns the number of packets decoded as TCP segments.
@@ -62,6 +63,7 @@ func (s *Stats) TCP() int64 { return s.ByReason[ReasonNone] + s.ByReason[ReasonM
 func (s *Stats) Add(o *Stats) {
 	s.Packets += o.Packets
 	s.Bytes += o.Bytes
+	s.Filtered += o.Filtered
 	for i, n := range o.ByReason {
 		s.ByReason[i] += n
 	}

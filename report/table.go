@@ -120,6 +120,9 @@ func writeFooter(w io.Writer, recs []Record, sum Summary) error {
 	if len(parts) > 0 {
 		fmt.Fprintf(&b, "  not tracked: %s\n", strings.Join(parts, ", "))
 	}
+	if st.Filtered > 0 {
+		fmt.Fprintf(&b, "  filtered out: %d packets (-f)\n", st.Filtered)
+	}
 	if sum.Late > 0 {
 		fmt.Fprintf(&b, "  late: %d segments of closed connections already reported (retransmitted FINs, ACKs from TIME_WAIT)\n", sum.Late)
 	}

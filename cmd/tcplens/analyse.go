@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tcplens/tcplens/capture"
+	"github.com/tcplens/tcplens/capture/filter"
 	"github.com/tcplens/tcplens/report"
 	"github.com/tcplens/tcplens/tracker"
 )
@@ -22,6 +23,13 @@ type trackerFlags struct {
 	idleTimeout time.Duration
 	closeWait   time.Duration
 	workers     int
+	filter      string
+}
+
+// settings are the analysis settings of one command run.
+type settings struct {
+	tracker.Config
+	filter *filter.Filter // nil: every packet
 }
 
 func (o *trackerFlags) register(f *pflag.FlagSet) {
@@ -29,16 +37,23 @@ func (o *trackerFlags) register(f *pflag.FlagSet) {
 	f.DurationVar(&o.msl, "msl", 0, "maximum segment lifetime; TIME_WAIT lasts 2*MSL (default from --os)")
 	f.DurationVar(&o.idleTimeout, "idle-timeout", tracker.DefaultIdleTimeout, "end a connection after this much capture time without packets")
 	f.DurationVar(&o.closeWait, "close-wait", tracker.DefaultCloseWaitThreshold, "report close-wait-stuck when a side stays in CLOSE_WAIT this long")
+	f.StringVarP(&o.filter, "filter", "f", "", "analyse only the packets this tcpdump-syntax filter selects (see the README for what works without tcpdump)")
 	f.IntVar(&o.workers, "workers", 0, "goroutines tracking connections (the output does not depend on it); 0: one per CPU")
 }
 
-func (o *trackerFlags) config() (tracker.Config, error) {
+func (o *trackerFlags) config() (settings, error) {
 	cfg, err := tracker.Profile(o.osProfile)
 	if err != nil {
-		return cfg, err
+		return settings{}, err
 	}
 	if o.workers < 0 {
-		return cfg, fmt.Errorf("--workers %d: want 0 (one per CPU) or more", o.workers)
+		return settings{}, fmt.Errorf("--workers %d: want 0 (one per CPU) or more", o.workers)
+	}
+	var flt *filter.Filter
+	if o.filter != "" {
+		if flt, err = filter.New(o.filter, true); err != nil {
+			return settings{}, err
+		}
 	}
 	cfg.Workers = o.workers
 	if cfg.Workers == 0 {
@@ -49,7 +64,7 @@ func (o *trackerFlags) config() (tracker.Config, error) {
 	}
 	cfg.IdleTimeout = o.idleTimeout
 	cfg.CloseWaitThreshold = o.closeWait
-	return cfg, nil
+	return settings{cfg, flt}, nil
 }
 
 // connTracker is a Tracker or a Sharded.
@@ -63,15 +78,16 @@ type connTracker interface {
 // onRecord, in the order connections finish. On a damaged file the records
 // read before the damage are handed on, then the error is returned; a file
 // that cannot be opened as a capture has no summary.
-func analyse(ctx context.Context, stdin io.Reader, name string, cfg tracker.Config, onRecord func(*report.Record) error) (*report.Summary, error) {
-	return analyseConns(ctx, stdin, name, cfg, func(c *tracker.Conn) error {
+func analyse(ctx context.Context, stdin io.Reader, name string, set settings, onRecord func(*report.Record) error) (*report.Summary, error) {
+	return analyseConns(ctx, stdin, name, set, func(c *tracker.Conn) error {
 		rec := report.NewRecord(name, c)
 		return onRecord(&rec)
 	})
 }
 
 // analyseConns is analyse handing on the finished connections themselves.
-func analyseConns(ctx context.Context, stdin io.Reader, name string, cfg tracker.Config, onConn func(*tracker.Conn) error) (*report.Summary, error) {
+func analyseConns(ctx context.Context, stdin io.Reader, name string, set settings, onConn func(*tracker.Conn) error) (*report.Summary, error) {
+	cfg := set.Config
 	var r *capture.Reader
 	var err error
 	if name == "-" {
@@ -83,6 +99,9 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, cfg tracker
 		return nil, err
 	}
 	defer r.Close()
+	if set.filter != nil {
+		r.Filter = set.filter.Match
+	}
 
 	sum := &report.Summary{File: name}
 	var emitErr error

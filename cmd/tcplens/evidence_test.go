@@ -466,3 +466,41 @@ func TestWorkersFlagSameOutput(t *testing.T) {
 		t.Error("--workers -1 accepted")
 	}
 }
+
+// -f selects packets with tcpdump's syntax; the footer counts the rest.
+// Frame numbers stay those of the file, as in Wireshark.
+func TestReadFilter(t *testing.T) {
+	file := filepath.Join(evidenceDir, "close-wait.pcapng")
+	for _, tc := range []struct {
+		expr  string
+		conns int
+		port  string
+	}{
+		{"port 41001", 1, ":41001"},
+		{"tcp and not port 41001", 1, ":41011"},
+		{"port 9001", 2, ""},
+		{"host 10.214.0.99", 0, ""},
+	} {
+		out, errOut, err := runCLI(t, nil, "read", "--format", "json", "-f", tc.expr, file)
+		if err != nil {
+			t.Fatalf("-f %q: %v\n%s", tc.expr, err, errOut)
+		}
+		var recs []report.Record
+		if err := json.Unmarshal([]byte(out), &recs); err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != tc.conns || tc.port != "" && !strings.HasSuffix(recs[0].Client, tc.port) {
+			t.Errorf("-f %q: %d connections (%v), want %d from port %q", tc.expr, len(recs), recs, tc.conns, tc.port)
+		}
+		if tc.expr == "port 41001" && (recs[0].FirstFrame != 10 || recs[0].LastFrame != 18) {
+			t.Errorf("-f %q: frames %d-%d, want the file's 10-18", tc.expr, recs[0].FirstFrame, recs[0].LastFrame)
+		}
+	}
+	out, _, err := runCLI(t, nil, "read", "-f", "port 41001", file)
+	if err != nil || !strings.Contains(out, "filtered out: 33 packets (-f)") {
+		t.Errorf("footer of -f: %v\n%s", err, out)
+	}
+	if _, _, err := runCLI(t, nil, "read", "-f", "port", file); err == nil {
+		t.Error("a broken filter was accepted")
+	}
+}
