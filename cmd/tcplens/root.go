@@ -27,6 +27,6 @@ every packet, how the connection opened and how it ended.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newReadCmd(), newAnomaliesCmd())
+	root.AddCommand(newReadCmd(), newAnomaliesCmd(), newSniffCmd(), newInterfacesCmd())
 	return root
 }
