@@ -8,7 +8,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -97,17 +96,14 @@ $(command -v tcplens)).`,
 
 // sniffState is what the live summary shows.
 type sniffState struct {
-	mu        sync.Mutex
 	start     time.Time
 	packets   int64
 	tcp       int64
-	conns     int64 // connections started
 	finished  int64
 	received  uint64
 	dropped   uint64
 	evicted   int64
-	open      []*tracker.Conn // filled when the summary is drawn
-	anomalies []string        // the latest, newest last
+	anomalies []string // the latest, newest last
 	outcomes  map[string]int
 }
 
