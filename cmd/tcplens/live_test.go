@@ -78,13 +78,26 @@ func TestSniffLive(t *testing.T) {
 	pcap := filepath.Join(t.TempDir(), "live.pcapng")
 
 	var stdout, stderr syncBuffer
-	sniffer := cns.Command(bin, "sniff", "-i", cif, "--format", "ndjson", "--close-wait", "1s", "-w", pcap, "--summary", "off", "--duration", "60s")
+	sniffer := cns.Command(bin, "sniff", "-i", cif, "--format", "ndjson", "--events", "--close-wait", "1s", "-w", pcap, "--summary", "off", "--duration", "60s")
 	sniffer.Stdout, sniffer.Stderr = &stdout, &stderr
 	if err := sniffer.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = sniffer.Process.Kill(); _ = sniffer.Wait() }()
+	// A second one on every interface of the client namespace (lo and the
+	// veth end), stopped by SIGTERM.
+	var anyOut, anyErr syncBuffer
+	anySniffer := cns.Command(bin, "sniff", "-i", "any", "--format", "ndjson", "--close-wait", "1s")
+	anySniffer.Stdout, anySniffer.Stderr = &anyOut, &anyErr
+	if err := anySniffer.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = anySniffer.Process.Kill() }()
 	waitFor(t, &stderr, "capturing on", 10*time.Second)
+	waitFor(t, &anyErr, "capturing on", 10*time.Second)
+	if !strings.Contains(anyErr.String(), "lo") || !strings.Contains(anyErr.String(), cif) {
+		t.Errorf("-i any did not capture on lo and %s: %s", cif, anyErr.String())
+	}
 
 	// The servers, in the server namespace.
 	var held []net.Conn
@@ -171,9 +184,18 @@ func TestSniffLive(t *testing.T) {
 	// Let the close-wait threshold (1 s) and the 2 s linger pass, then ask
 	// the kernel what it thinks.
 	time.Sleep(3 * time.Second)
+	// --events: close-wait-stuck is reported while the capture runs, not
+	// only when it ends.
+	neverCloses := fmt.Sprintf(`"client":"%s:%d"`, clientAddr, clientPortOf(portNeverCloses))
+	if !strings.Contains(eventLines(stdout.String(), neverCloses), `"id":"close-wait-stuck"`) {
+		t.Errorf("no close-wait-stuck event while capturing; events:\n%s", eventLines(stdout.String(), neverCloses))
+	}
 	ssClient, ssServer := cns.Run("ss", "-tan"), sns.Run("ss", "-tan")
 
 	if err := sniffer.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := anySniffer.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	if err := sniffer.Wait(); err != nil {
@@ -182,7 +204,13 @@ func TestSniffLive(t *testing.T) {
 	if !strings.Contains(stderr.String(), "packets captured") {
 		t.Errorf("no final summary on stderr:\n%s", stderr.String())
 	}
-	recs := parseNDJSON(t, stdout.String())
+	events := eventLines(stdout.String(), neverCloses)
+	for _, want := range []string{`"from":"CLOSED","to":"SYN_SENT"`, `"side":"server","from":"ESTABLISHED","to":"CLOSE_WAIT"`, `"side":"client","from":"FIN_WAIT_1","to":"FIN_WAIT_2"`} {
+		if !strings.Contains(events, want) {
+			t.Errorf("no event with %s for port %d; events:\n%s", want, portNeverCloses, events)
+		}
+	}
+	recs := parseNDJSON(t, recordLines(stdout.String()))
 	byPort := map[int]report.Record{}
 	for _, r := range recs {
 		_, port, _ := net.SplitHostPort(r.Client)
@@ -249,6 +277,23 @@ func TestSniffLive(t *testing.T) {
 		}
 	}
 
+	// -i any saw the same connections end the same way.
+	if err := anySniffer.Wait(); err != nil {
+		t.Fatalf("sniff -i any after SIGTERM: %v (want exit 0)\n%s", err, anyErr.String())
+	}
+	anyRecs := parseNDJSON(t, anyOut.String())
+	if len(anyRecs) != len(recs) {
+		t.Errorf("-i any: %d connections, -i %s: %d", len(anyRecs), cif, len(recs))
+	}
+	for _, r := range anyRecs {
+		_, port, _ := net.SplitHostPort(r.Client)
+		var p int
+		fmt.Sscan(port, &p)
+		if byPort[p].Outcome != r.Outcome {
+			t.Errorf("port %d: -i any says %s, -i %s says %s", p, r.Outcome, cif, byPort[p].Outcome)
+		}
+	}
+
 	// -w wrote what was captured: reading it gives the same lifecycles.
 	out, errOut, err := runCLI(t, nil, "read", "--format", "ndjson", "--close-wait", "1s", pcap)
 	if err != nil {
@@ -267,6 +312,28 @@ func TestSniffLive(t *testing.T) {
 			t.Errorf("port %d: read of -w file says %s %v %v; sniff said %s %v %v", p, r.Outcome, r.ClientStates, r.ServerStates, live.Outcome, live.ClientStates, live.ServerStates)
 		}
 	}
+}
+
+// eventLines returns the --events lines that contain match.
+func eventLines(out, match string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, `"schema":"tcplens.event/v1"`) && strings.Contains(line, match) {
+			b.WriteString(line + "\n")
+		}
+	}
+	return b.String()
+}
+
+// recordLines returns the connection records of ndjson output.
+func recordLines(out string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, `"schema":"tcplens.conn/v1"`) {
+			b.WriteString(line + "\n")
+		}
+	}
+	return b.String()
 }
 
 func echoLine(c net.Conn) {
