@@ -59,7 +59,7 @@ func main() {
 		fmt.Fprintf(os.Stdout, format+"\n", args...)
 	}
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: demotraffic server|client|anomaly-server|anomaly-client [flags]")
+		fmt.Fprintln(os.Stderr, "usage: demotraffic server|client|anomaly-server|anomaly-client|load-server|load [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -76,6 +76,10 @@ func main() {
 		gap := fs.Duration("gap", 250*time.Millisecond, "pause between scenarios")
 		_ = fs.Parse(os.Args[2:])
 		err = runClient(*server, *client, *gap, log)
+	case "load-server":
+		err = runLoadServer(os.Args[2:], log)
+	case "load":
+		err = runLoad(os.Args[2:], log)
 	case "anomaly-server":
 		err = runAnomaly("server", os.Args[2:], log)
 	case "anomaly-client":
