@@ -24,40 +24,46 @@ type Summary struct {
 	Late int64
 }
 
+var tableHeader = []string{"#", "Client", "Server", "Start", "Duration",
+	"C→S pkts/bytes", "S→C pkts/bytes", "Client states", "Server states", "Outcome", "Anomalies"}
+
+// row is the table row of r; START is relative to first.
+func row(r *Record, first time.Time) []string {
+	client := r.Client
+	if r.RoleGuessed {
+		client += " (guessed)"
+	}
+	outcome := r.OutcomeText
+	if r.Partial {
+		outcome += " [opening not captured]"
+	}
+	if r.CaptureLoss {
+		outcome += " [capture missed packets: states may be incomplete]"
+	}
+	return []string{
+		fmt.Sprint(r.ID),
+		client,
+		r.Server + vlanNote(r.VLAN),
+		fmt.Sprintf("%.6f", r.Start.Sub(first).Seconds()),
+		fmt.Sprintf("%.6f", r.DurationS),
+		fmt.Sprintf("%d/%d", r.ClientToServer.Packets, r.ClientToServer.Bytes),
+		fmt.Sprintf("%d/%d", r.ServerToClient.Packets, r.ServerToClient.Bytes),
+		strings.Join(r.ClientStates, " > "),
+		strings.Join(r.ServerStates, " > "),
+		outcome,
+		anomalyList(r.Anomalies),
+	}
+}
+
 // WriteTable writes one row per connection and the footer.
 func WriteTable(w io.Writer, recs []Record, sum Summary) error {
 	t := tablewriter.NewTable(w,
-		tablewriter.WithHeader([]string{"#", "Client", "Server", "Start", "Duration",
-			"C→S pkts/bytes", "S→C pkts/bytes", "Client states", "Server states", "Outcome", "Anomalies"}),
+		tablewriter.WithHeader(tableHeader),
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithRowAutoWrap(tw.WrapNormal),
 	)
 	for i := range recs {
-		r := &recs[i]
-		client := r.Client
-		if r.RoleGuessed {
-			client += " (guessed)"
-		}
-		outcome := r.OutcomeText
-		if r.Partial {
-			outcome += " [opening not captured]"
-		}
-		if r.CaptureLoss {
-			outcome += " [capture missed packets: states may be incomplete]"
-		}
-		if err := t.Append([]string{
-			fmt.Sprint(r.ID),
-			client,
-			r.Server + vlanNote(r.VLAN),
-			fmt.Sprintf("%.6f", r.Start.Sub(sum.First).Seconds()),
-			fmt.Sprintf("%.6f", r.DurationS),
-			fmt.Sprintf("%d/%d", r.ClientToServer.Packets, r.ClientToServer.Bytes),
-			fmt.Sprintf("%d/%d", r.ServerToClient.Packets, r.ServerToClient.Bytes),
-			strings.Join(r.ClientStates, " > "),
-			strings.Join(r.ServerStates, " > "),
-			outcome,
-			anomalyList(r.Anomalies),
-		}); err != nil {
+		if err := t.Append(row(&recs[i], sum.First)); err != nil {
 			return err
 		}
 	}
@@ -134,4 +140,48 @@ func writeFooter(w io.Writer, recs []Record, sum Summary) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// TableStream writes table rows as connections finish, for a live
+// capture: the columns have fixed widths (long cells wrap), since the rows
+// to come are not known.
+type TableStream struct {
+	t     *tablewriter.Table
+	w     io.Writer
+	first time.Time
+	recs  []Record // for the footer's counts: outcomes only are kept
+	n     int
+}
+
+// streamWidths are the columns' widths in characters.
+var streamWidths = tw.Mapper[int, int]{0: 6, 1: 22, 2: 22, 3: 10, 4: 10, 5: 16, 6: 16, 7: 32, 8: 32, 9: 32, 10: 32}
+
+// NewTableStream starts a table on w; START is relative to first.
+func NewTableStream(w io.Writer, first time.Time) (*TableStream, error) {
+	t := tablewriter.NewTable(w,
+		tablewriter.WithStreaming(tw.StreamConfig{Enable: true}),
+		tablewriter.WithWidths(tw.CellWidth{PerColumn: streamWidths}),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNormal),
+	)
+	if err := t.Start(); err != nil {
+		return nil, err
+	}
+	t.Header(tableHeader)
+	return &TableStream{t: t, w: w, first: first}, nil
+}
+
+// Append writes the row of one finished connection.
+func (s *TableStream) Append(r *Record) error {
+	s.n++
+	s.recs = append(s.recs, Record{Outcome: r.Outcome})
+	return s.t.Append(row(r, s.first))
+}
+
+// Close ends the table and writes the footer.
+func (s *TableStream) Close(sum Summary) error {
+	if err := s.t.Close(); err != nil {
+		return err
+	}
+	return writeFooter(s.w, s.recs, sum)
 }

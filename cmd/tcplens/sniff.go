@@ -45,8 +45,8 @@ func newSniffCmd() *cobra.Command {
 		Short: "Watch TCP connections' lifecycles on network interfaces as they happen",
 		Long: `Sniff captures on one or more interfaces (AF_PACKET, no libpcap needed) and
 tracks every TCP connection as read does. Each connection's record is
-printed when it finishes (ndjson: at once; table and json: when the capture
-stops, since a table needs all its rows). With --events every state
+printed when it finishes (table rows and ndjson lines at once; json, one
+array, when the capture stops). With --events every state
 transition and anomaly is printed the moment it is inferred. On a terminal
 a summary is kept up to date on standard error.
 
@@ -149,18 +149,30 @@ func sniff(ctx context.Context, stdout, stderr io.Writer, set settings, o sniffO
 	name := "live:" + strings.Join(names, ",")
 	var recs []report.Record
 	nd := report.NewNDJSON(stdout)
+	var table *report.TableStream
+	if o.format == "table" {
+		if table, err = report.NewTableStream(stdout, st.start); err != nil {
+			return err
+		}
+	}
 	var outErr error
 	emit := func(c *tracker.Conn) {
 		st.finished++
 		st.outcomes[c.Outcome().ID]++
-		if o.format == "ndjson" {
-			scr.hide()
-			if err := nd.WriteConn(name, c); err != nil && outErr == nil {
-				outErr = err
-			}
-			return
+		scr.hide()
+		var werr error
+		switch o.format {
+		case "ndjson":
+			werr = nd.WriteConn(name, c)
+		case "table":
+			rec := report.NewRecord(name, c)
+			werr = table.Append(&rec)
+		default:
+			recs = append(recs, report.NewRecord(name, c))
 		}
-		recs = append(recs, report.NewRecord(name, c))
+		if werr != nil && outErr == nil {
+			outErr = werr
+		}
 	}
 	tr := tracker.New(set.Config, emit)
 	tr.OnEvent(func(e tracker.Event) {
@@ -224,7 +236,7 @@ func sniff(ctx context.Context, stdout, stderr io.Writer, set settings, o sniffO
 		sum := report.Summary{File: name, First: st.start, Late: tr.Late()}
 		sum.Stats.Packets = st.packets
 		sum.Stats.ByReason[capture.ReasonNone] = st.tcp
-		if err := report.WriteTable(stdout, recs, sum); err != nil {
+		if err := table.Close(sum); err != nil {
 			return err
 		}
 	case "json":
