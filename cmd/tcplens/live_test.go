@@ -87,14 +87,25 @@ func TestSniffLive(t *testing.T) {
 	// A second one on every interface of the client namespace (lo and the
 	// veth end), stopped by SIGTERM.
 	var anyOut, anyErr syncBuffer
-	anySniffer := cns.Command(bin, "sniff", "-i", "any", "--format", "ndjson", "--close-wait", "1s")
+	anySniffer := cns.Command(bin, "sniff", "-i", "any", "--format", "ndjson", "--close-wait", "1s", "--summary", "on")
 	anySniffer.Stdout, anySniffer.Stderr = &anyOut, &anyErr
 	if err := anySniffer.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = anySniffer.Process.Kill() }()
+	// A third stops by itself after --count packets.
+	var countErr syncBuffer
+	countSniffer := cns.Command(bin, "sniff", "-i", cif, "--count", "5", "--format", "json")
+	countSniffer.Stderr = &countErr
+	var countOut syncBuffer
+	countSniffer.Stdout = &countOut
+	if err := countSniffer.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = countSniffer.Process.Kill() }()
 	waitFor(t, &stderr, "capturing on", 10*time.Second)
 	waitFor(t, &anyErr, "capturing on", 10*time.Second)
+	waitFor(t, &countErr, "capturing on", 10*time.Second)
 	if !strings.Contains(anyErr.String(), "lo") || !strings.Contains(anyErr.String(), cif) {
 		t.Errorf("-i any did not capture on lo and %s: %s", cif, anyErr.String())
 	}
@@ -277,9 +288,22 @@ func TestSniffLive(t *testing.T) {
 		}
 	}
 
+	if err := countSniffer.Wait(); err != nil {
+		t.Errorf("sniff --count 5: %v\n%s", err, countErr.String())
+	}
+	if !strings.Contains(countErr.String(), "tcplens: 5 packets captured") || !strings.HasPrefix(strings.TrimSpace(countOut.String()), "[") {
+		t.Errorf("sniff --count 5 --format json: stderr %q, stdout %q", countErr.String(), countOut.String())
+	}
+
 	// -i any saw the same connections end the same way.
 	if err := anySniffer.Wait(); err != nil {
 		t.Fatalf("sniff -i any after SIGTERM: %v (want exit 0)\n%s", err, anyErr.String())
+	}
+	// --summary on: the summary was drawn, erased and drawn again.
+	for _, want := range []string{"── tcplens sniff ──", "open: ", "  client: ", "  server: ", "latest anomalies:", "close-wait-stuck", "\x1b[J"} {
+		if !strings.Contains(anyErr.String(), want) {
+			t.Errorf("live summary lacks %q:\n%s", want, anyErr.String())
+		}
 	}
 	anyRecs := parseNDJSON(t, anyOut.String())
 	if len(anyRecs) != len(recs) {
@@ -411,5 +435,22 @@ func TestSniffWithoutPrivilege(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("message lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// tcplens interfaces lists at least the loopback interface, as Ethernet.
+func TestInterfaces(t *testing.T) {
+	out, _, err := runCLI(t, nil, "interfaces")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == "lo" && f[2] == "Ethernet" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no lo line in:\n%s", out)
 	}
 }
