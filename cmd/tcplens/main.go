@@ -29,7 +29,12 @@ func main() {
 // run is the whole program, with its environment passed in so tests can
 // call it with buffers.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	root := newRootCmd(stdin, stdout, stderr)
+	prof := &profileFlags{}
+	root := newRootCmd(stdin, stdout, stderr, prof)
 	root.SetArgs(args)
-	return root.ExecuteContext(ctx)
+	err := root.ExecuteContext(ctx)
+	if perr := prof.stop(); err == nil {
+		err = perr
+	}
+	return err
 }

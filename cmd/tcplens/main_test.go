@@ -144,3 +144,29 @@ func TestBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// --cpuprofile and --memprofile write profiles that go tool pprof reads
+// (gzip-compressed protocol buffers), also when the command fails.
+func TestProfileFlags(t *testing.T) {
+	dir := t.TempDir()
+	cpu, mem := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "mem.prof")
+	if _, errOut, err := runCLI(t, nil, "read", "--cpuprofile", cpu, "--memprofile", mem, "-o", "ndjson", demo); err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	for _, p := range []string{cpu, mem} {
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) < 20 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("%s: %d bytes, %v: not a pprof profile", p, len(b), err)
+		}
+	}
+	os.Remove(mem)
+	if _, _, err := runCLI(t, nil, "read", "--memprofile", mem, filepath.Join(dir, "missing.pcap")); err == nil {
+		t.Fatal("read of a missing file succeeded")
+	}
+	if _, err := os.Stat(mem); err != nil {
+		t.Errorf("no heap profile after a failed command: %v", err)
+	}
+	if _, _, err := runCLI(t, nil, "read", "--cpuprofile", filepath.Join(dir, "no", "such", "dir"), demo); err == nil || !strings.Contains(err.Error(), "--cpuprofile") {
+		t.Errorf("unwritable --cpuprofile: %v", err)
+	}
+}

@@ -13,7 +13,7 @@ var version = "0.1.0-dev"
 // errReported means the error was already printed to stderr.
 var errReported = errors.New("errors reported")
 
-func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, prof *profileFlags) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "tcplens",
 		Short: "Reconstruct the lifecycle of every TCP connection in a packet capture",
@@ -27,6 +27,7 @@ every packet, how the connection opened and how it ended.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	prof.register(root)
 	root.AddCommand(newReadCmd(), newAnomaliesCmd(), newSniffCmd(), newInterfacesCmd())
 	return root
 }

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+
+	"github.com/spf13/cobra"
+)
+
+// profileFlags are --cpuprofile and --memprofile, which every command takes
+// so that a user who finds tcplens slow can send the profile along.
+type profileFlags struct {
+	cpu, mem string
+	cpuFile  *os.File
+}
+
+func (p *profileFlags) register(root *cobra.Command) {
+	f := root.PersistentFlags()
+	f.StringVar(&p.cpu, "cpuprofile", "", "write a CPU profile to this file (for `go tool pprof`)")
+	f.StringVar(&p.mem, "memprofile", "", "write a heap profile to this file when the command ends")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return p.start() }
+}
+
+func (p *profileFlags) start() error {
+	if p.cpu == "" {
+		return nil
+	}
+	f, err := os.Create(p.cpu)
+	if err != nil {
+		return fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return fmt.Errorf("--cpuprofile: %w", err)
+	}
+	p.cpuFile = f
+	return nil
+}
+
+// stop ends the CPU profile and writes the heap profile. run calls it after
+// every command, also a failing one, so that its profile is kept.
+func (p *profileFlags) stop() error {
+	if p.cpuFile != nil {
+		pprof.StopCPUProfile()
+		if err := p.cpuFile.Close(); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		p.cpuFile = nil
+	}
+	if p.mem == "" {
+		return nil
+	}
+	mem := p.mem
+	p.mem = ""
+	f, err := os.Create(mem)
+	if err != nil {
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	return f.Close()
+}
