@@ -81,6 +81,14 @@ var (
 // it is a TCP segment (ReasonNone) or why not. seg.Frame, seg.Time and
 // seg.Interface are left for the caller to set.
 func (d *Decoder) Decode(data []byte, link layers.LinkType, seg *Segment) Reason {
+	if d.fast(data, link, seg) {
+		return ReasonNone
+	}
+	return d.general(data, link, seg)
+}
+
+// general is Decode for every frame, layer by layer through gopacket.
+func (d *Decoder) general(data []byte, link layers.LinkType, seg *Segment) Reason {
 	d.truncated = false
 	typ, data, reason := d.first(data, link)
 	if reason != ReasonNone {

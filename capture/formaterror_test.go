@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -108,7 +109,8 @@ func TestTruncatedCapture(t *testing.T) {
 				t.Errorf("FormatError{File %q, Frame %d, Offset %d}, want {%q, 3, %d}", fe.File, fe.Frame, fe.Offset, name, offs[2])
 			}
 			msg := err.Error()
-			for _, s := range []string{name, "frame 3", "truncated"} {
+			present := fmt.Sprintf("(%d bytes of it present)", int64(len(full[:tt.cut(offs, full)]))-offs[2])
+			for _, s := range []string{name, "frame 3", "truncated", present} {
 				if !strings.Contains(msg, s) {
 					t.Errorf("error %q does not mention %q", msg, s)
 				}

@@ -61,6 +61,7 @@ type Reader struct {
 	count  *countingReader
 	buf    *bufio.Reader
 	src    packetSource
+	pcap   *pcapRecords // src, for a pcap file
 	link   layers.LinkType // of a pcap file; pcapng packets carry their own
 	ng     bool
 	ngBig  bool // the current pcapng section is big-endian
@@ -123,7 +124,8 @@ func NewReader(name string, r io.Reader) (*Reader, error) {
 		if err != nil {
 			return nil, rd.errorf(0, 0, "bad pcap file header: %w", err)
 		}
-		rd.src, rd.link = p, p.LinkType()
+		rd.pcap = newPcapRecords(rd.buf, m, p)
+		rd.src, rd.link = rd.pcap, p.LinkType()
 	case 0x0a0d0d0a:
 		rd.ngPacketStart(0) // learn the section's byte order
 		p, err := pcapgo.NewNgReader(rd.buf, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
@@ -162,6 +164,9 @@ func (r *Reader) errorf(frame, off int64, format string, args ...any) error {
 // read before the damage stay valid.
 func (r *Reader) Next(seg *Segment) error {
 	for {
+		if r.pcap != nil {
+			r.pcap.release()
+		}
 		off := r.offset()
 		if r.ng {
 			off = r.ngPacketStart(off)

@@ -1,0 +1,111 @@
+package capture
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// pcapRecords reads the records of a pcap file straight out of the Reader's
+// buffer: no copy and no allocation per packet, where pcapgo's reader
+// copies each record into a buffer of its own. pcapgo still reads and
+// checks the file header, and its limits and messages are kept: a record
+// longer than the snap length, or than 256 KiB if that is larger, is an
+// error, as is a captured length above the original length.
+type pcapRecords struct {
+	buf     *bufio.Reader
+	order   binary.ByteOrder
+	nanos   uint32 // multiplies the sub-second field into nanoseconds
+	snaplen uint32
+	maxLen  int
+	pending int    // bytes of the last record still to discard
+	big     []byte // records longer than the buffer
+}
+
+// eagerReadMax is pcapgo's floor for the longest record it reads.
+const eagerReadMax = 262144
+
+func newPcapRecords(buf *bufio.Reader, magic uint32, hdr *pcapgo.Reader) *pcapRecords {
+	p := &pcapRecords{buf: buf, order: binary.LittleEndian, nanos: 1, snaplen: hdr.Snaplen()}
+	switch magic {
+	case 0xd4c3b2a1, 0x4d3cb2a1: // the magic read little-endian: a big-endian file
+		p.order = binary.BigEndian
+	}
+	if hdr.Resolution() == gopacket.TimestampResolutionMicrosecond {
+		p.nanos = 1000
+	}
+	p.maxLen = max(int(p.snaplen), eagerReadMax)
+	return p
+}
+
+// release discards the previous record, whose bytes stayed in the buffer
+// until now so that the caller could use them.
+func (p *pcapRecords) release() {
+	if p.pending > 0 {
+		p.buf.Discard(p.pending)
+		p.pending = 0
+	}
+}
+
+// ZeroCopyReadPacketData returns the next record's bytes, valid until the
+// next call.
+func (p *pcapRecords) ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
+	p.release()
+	var ci gopacket.CaptureInfo
+	h, err := p.buf.Peek(16)
+	if len(h) < 16 {
+		if len(h) == 0 && err == io.EOF {
+			return nil, ci, io.EOF
+		}
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		p.buf.Discard(len(h)) // consumed, so the error can say how much was there
+		return nil, ci, err
+	}
+	// As pcapgo: the sub-second field is multiplied in 32 bits.
+	ci.Timestamp = time.Unix(int64(p.order.Uint32(h[0:4])), int64(p.order.Uint32(h[4:8])*p.nanos)).UTC()
+	ci.CaptureLength = int(p.order.Uint32(h[8:12]))
+	ci.Length = int(p.order.Uint32(h[12:16]))
+	if ci.CaptureLength < 0 || ci.CaptureLength > p.maxLen {
+		return nil, ci, fmt.Errorf("capture length exceeds snap length: %d > %d", ci.CaptureLength, p.snaplen)
+	}
+	if ci.CaptureLength > ci.Length {
+		return nil, ci, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
+	}
+	n := 16 + ci.CaptureLength
+	if n <= p.buf.Size() {
+		rec, err := p.buf.Peek(n)
+		if len(rec) < n {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			p.buf.Discard(len(rec))
+			return nil, ci, err
+		}
+		p.pending = n
+		return rec[16:n:n], ci, nil
+	}
+	// A record longer than the buffer: copied, growing with what the file
+	// really holds, so a lying length cannot make us allocate it up front.
+	p.buf.Discard(16)
+	p.big = p.big[:0]
+	for left := ci.CaptureLength; left > 0; {
+		chunk := min(left, p.buf.Size())
+		at := len(p.big)
+		p.big = append(p.big, make([]byte, chunk)...)
+		if _, err := io.ReadFull(p.buf, p.big[at:]); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, ci, err
+		}
+		left -= chunk
+	}
+	return p.big, ci, nil
+}
