@@ -61,7 +61,7 @@ type Reader struct {
 	count  *countingReader
 	buf    *bufio.Reader
 	src    packetSource
-	pcap   *pcapRecords // src, for a pcap file
+	pcap   *pcapRecords    // src, for a pcap file
 	link   layers.LinkType // of a pcap file; pcapng packets carry their own
 	ng     bool
 	ngBig  bool // the current pcapng section is big-endian
