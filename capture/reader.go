@@ -58,7 +58,8 @@ type packetSource interface {
 type Reader struct {
 	name   string
 	closer io.Closer
-	count  *countingReader
+	count  *countingReader // the stream the pcap readers see (decompressed)
+	raw    *countingReader // the file's bytes
 	buf    *bufio.Reader
 	src    packetSource
 	pcap   *pcapRecords    // src, for a pcap file
@@ -100,6 +101,7 @@ func Open(name string) (*Reader, error) {
 func NewReader(name string, r io.Reader) (*Reader, error) {
 	rd := &Reader{name: name, dec: NewDecoder()}
 	rd.count = &countingReader{r: r}
+	rd.raw = rd.count
 	rd.buf = bufio.NewReaderSize(rd.count, readBuffer)
 	magic, err := rd.buf.Peek(4)
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -141,6 +143,10 @@ func NewReader(name string, r io.Reader) (*Reader, error) {
 
 // Name returns the name the Reader was opened with.
 func (r *Reader) Name() string { return r.name }
+
+// BytesRead returns how many bytes of the file (compressed, for a gzipped
+// capture) have been read so far, buffering included.
+func (r *Reader) BytesRead() int64 { return r.raw.n }
 
 // Close closes the underlying file, if the Reader opened it.
 func (r *Reader) Close() error {

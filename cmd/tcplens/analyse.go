@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"slices"
 	"time"
@@ -24,12 +25,14 @@ type trackerFlags struct {
 	closeWait   time.Duration
 	workers     int
 	filter      string
+	quiet       bool
 }
 
 // settings are the analysis settings of one command run.
 type settings struct {
 	tracker.Config
-	filter *filter.Filter // nil: every packet
+	filter   *filter.Filter // nil: every packet
+	progress io.Writer      // where progress bars go; nil: none
 }
 
 func (o *trackerFlags) register(f *pflag.FlagSet) {
@@ -39,6 +42,11 @@ func (o *trackerFlags) register(f *pflag.FlagSet) {
 	f.DurationVar(&o.closeWait, "close-wait", tracker.DefaultCloseWaitThreshold, "report close-wait-stuck when a side stays in CLOSE_WAIT this long")
 	f.StringVarP(&o.filter, "filter", "f", "", "analyse only the packets this tcpdump-syntax filter selects (see the README for what works without tcpdump)")
 	f.IntVar(&o.workers, "workers", 0, "goroutines tracking connections (the output does not depend on it); 0: one per CPU")
+}
+
+// registerQuiet adds --quiet, for the commands that read files.
+func (o *trackerFlags) registerQuiet(f *pflag.FlagSet) {
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "draw no progress bar (one is drawn on a terminal while a file over 8 MB is read)")
 }
 
 func (o *trackerFlags) config() (settings, error) {
@@ -64,7 +72,7 @@ func (o *trackerFlags) config() (settings, error) {
 	}
 	cfg.IdleTimeout = o.idleTimeout
 	cfg.CloseWaitThreshold = o.closeWait
-	return settings{cfg, flt}, nil
+	return settings{Config: cfg, filter: flt}, nil
 }
 
 // connTracker is a Tracker or a Sharded.
@@ -72,6 +80,7 @@ type connTracker interface {
 	Track(*capture.Segment)
 	Flush()
 	Late() int64
+	Open() int
 }
 
 // analyse reads one capture and hands each finished connection's record to
@@ -114,6 +123,13 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, set setting
 	if cfg.Workers > 1 {
 		t = tracker.NewSharded(cfg, cfg.Workers, emit)
 	}
+	var bar *progress
+	if set.progress != nil && name != "-" {
+		if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() {
+			bar = startProgress(set.progress, name, fi.Size())
+		}
+	}
+	defer bar.stop()
 	var seg capture.Segment
 	for {
 		if err = r.Next(&seg); err != nil {
@@ -123,9 +139,12 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, set setting
 			sum.First = seg.Time
 		}
 		t.Track(&seg)
-		if r.Stats.Packets%65536 == 0 && ctx.Err() != nil {
-			err = fmt.Errorf("%s: %w", name, ctx.Err())
-			break
+		if r.Stats.Packets%65536 == 0 {
+			if ctx.Err() != nil {
+				err = fmt.Errorf("%s: %w", name, ctx.Err())
+				break
+			}
+			bar.update(r.BytesRead(), r.Stats.Packets, t.Open())
 		}
 	}
 	if err == io.EOF {

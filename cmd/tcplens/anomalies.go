@@ -33,6 +33,7 @@ worse was found, so a CI job can fail on a capture that shows a regression.`,
 			if err != nil {
 				return err
 			}
+			cfg.progress = progressTo(cmd.ErrOrStderr(), tf.quiet)
 			threshold, err := parseSeverity(failOn)
 			if err != nil {
 				return err
@@ -74,6 +75,7 @@ worse was found, so a CI job can fail on a capture that shows a regression.`,
 	cmd.Flags().StringVarP(&format, "format", "o", "text", "output format: text, json or ndjson")
 	cmd.Flags().StringVar(&failOn, "fail-on", "never", "exit with status 3 if an anomaly of this severity or worse is found: info, warning, error or never")
 	tf.register(cmd.Flags())
+	tf.registerQuiet(cmd.Flags())
 	return cmd
 }
 

@@ -28,6 +28,7 @@ states each side went through, how the connection ended and its anomalies.`,
 			if err != nil {
 				return err
 			}
+			cfg.progress = progressTo(cmd.ErrOrStderr(), tf.quiet)
 			switch format {
 			case "table", "json", "ndjson":
 			default:
@@ -77,5 +78,6 @@ states each side went through, how the connection ended and its anomalies.`,
 	}
 	cmd.Flags().StringVarP(&format, "format", "o", "table", "output format: table, json or ndjson")
 	tf.register(cmd.Flags())
+	tf.registerQuiet(cmd.Flags())
 	return cmd
 }
