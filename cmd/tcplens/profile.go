@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -12,14 +13,20 @@ import (
 // profileFlags are --cpuprofile and --memprofile, which every command takes
 // so that a user who finds tcplens slow can send the profile along.
 type profileFlags struct {
-	cpu, mem string
-	cpuFile  *os.File
+	cpu, mem   string
+	cpuFile    *os.File
+	allocStats bool
+	stderr     io.Writer
 }
 
 func (p *profileFlags) register(root *cobra.Command) {
 	f := root.PersistentFlags()
 	f.StringVar(&p.cpu, "cpuprofile", "", "write a CPU profile to this file (for `go tool pprof`)")
 	f.StringVar(&p.mem, "memprofile", "", "write a heap profile to this file when the command ends")
+	// For the benchmark command: the allocations of the whole run.
+	f.BoolVar(&p.allocStats, "alloc-stats", false, "print the run's heap allocations to stderr at the end")
+	f.MarkHidden("alloc-stats")
+	p.stderr = root.ErrOrStderr()
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return p.start() }
 }
 
@@ -42,6 +49,12 @@ func (p *profileFlags) start() error {
 // stop ends the CPU profile and writes the heap profile. run calls it after
 // every command, also a failing one, so that its profile is kept.
 func (p *profileFlags) stop() error {
+	if p.allocStats {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(p.stderr, "alloc-stats: mallocs=%d bytes=%d gc=%d\n", ms.Mallocs, ms.TotalAlloc, ms.NumGC)
+		p.allocStats = false
+	}
 	if p.cpuFile != nil {
 		pprof.StopCPUProfile()
 		if err := p.cpuFile.Close(); err != nil {
