@@ -1,0 +1,41 @@
+package report
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// appendRFC3339Nano is a faster copy of time's formatter: it must print
+// exactly what time.Time.AppendFormat prints.
+func TestAppendRFC3339NanoMatchesTime(t *testing.T) {
+	east := time.FixedZone("east", 5*3600+1800)
+	times := []time.Time{
+		{}, time.Unix(0, 0).UTC(), time.Unix(1, 1).UTC(), time.Unix(1700000000, 120000000).UTC(),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 5, time.UTC), time.Unix(1700000000, 5).In(east), time.Unix(1700000000, 0).Local(),
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 100000 {
+		ns := r.Int64N(1 << 62)
+		if r.IntN(3) == 0 {
+			ns -= ns % 1000 // microsecond captures
+		}
+		times = append(times, time.Unix(0, ns).UTC())
+	}
+	for _, tm := range times {
+		if got, want := string(appendRFC3339Nano(nil, tm)), tm.Format(time.RFC3339Nano); got != want {
+			t.Fatalf("%v: got %q, want %q", tm, got, want)
+		}
+	}
+}
+
+func FuzzAppendRFC3339Nano(f *testing.F) {
+	f.Add(int64(1700000000), int64(123456789))
+	f.Fuzz(func(t *testing.T, sec, nsec int64) {
+		tm := time.Unix(sec, nsec).UTC()
+		if got, want := string(appendRFC3339Nano(nil, tm)), tm.Format(time.RFC3339Nano); got != want {
+			t.Fatalf("%v: got %q, want %q", tm, got, want)
+		}
+	})
+}
