@@ -85,6 +85,9 @@ type Conn struct {
 	final      *Outcome // set when the connection is finished
 	done       bool     // handed on: the tracker has forgotten it
 	expiring   bool     // chosen by the current sweep
+	gen        uint32   // counts the reuses of this memory (Tracker.Release)
+	released   bool     // in the free list
+	outcome0   Outcome  // final points here
 }
 
 // set records a transition of side to state to, caused by segment s (nil

@@ -63,13 +63,14 @@ type shardEvent struct {
 }
 
 type shardBatch struct {
-	segs   []capture.Segment
-	ops    []shardOp
-	flush  bool
-	now    time.Time // the clock at the end of the batch
-	events []shardEvent
-	late   int64
-	open   int
+	release []*Conn // handed on and released: the worker may reuse them
+	segs    []capture.Segment
+	ops     []shardOp
+	flush   bool
+	now     time.Time // the clock at the end of the batch
+	events  []shardEvent
+	late    int64
+	open    int
 }
 
 // NewSharded returns a Sharded with n workers (at least 1) that hands
@@ -96,7 +97,8 @@ func NewSharded(cfg Config, n int, emit func(*Conn)) *Sharded {
 func (s *Sharded) batch() *shardBatch {
 	select {
 	case b := <-s.free:
-		b.segs, b.ops, b.events, b.flush, b.late = b.segs[:0], b.ops[:0], b.events[:0], false, 0
+		clear(b.release)
+		b.segs, b.ops, b.events, b.flush, b.late, b.release = b.segs[:0], b.ops[:0], b.events[:0], false, 0, b.release[:0]
 		return b
 	default:
 		return &shardBatch{segs: make([]capture.Segment, 0, batchSize)}
@@ -120,6 +122,9 @@ func worker(cfg Config, in <-chan *shardBatch, out chan<- *shardBatch) {
 	}
 	for b := range in {
 		cur = b
+		for _, c := range b.release {
+			t.Release(c)
+		}
 		for _, op := range b.ops {
 			frame = op.frame
 			if op.now.After(t.now) {
@@ -200,6 +205,16 @@ func (s *Sharded) Flush() {
 		for range s.out[w] {
 		}
 	}
+}
+
+// Release gives a connection that was handed on back to its worker for
+// reuse (see Tracker.Release).
+func (s *Sharded) Release(c *Conn) {
+	if s.closed {
+		return
+	}
+	b := s.cur[s.shardOf(&c.Key)]
+	b.release = append(b.release, c)
 }
 
 // Late returns the late segments of all workers (see Tracker.Late).

@@ -16,7 +16,8 @@ import (
 
 // records tracks a capture with one Tracker (workers 0) or a Sharded with
 // that many workers and returns the NDJSON of what was handed on, in order.
-func records(t *testing.T, file string, workers int) ([]byte, int64) {
+// With release, every connection is released for reuse once formatted.
+func records(t *testing.T, file string, workers int, release bool) ([]byte, int64) {
 	t.Helper()
 	r, err := capture.Open(file)
 	if err != nil {
@@ -25,16 +26,22 @@ func records(t *testing.T, file string, workers int) ([]byte, int64) {
 	defer r.Close()
 	cfg, _ := tracker.Profile("linux")
 	var out []byte
-	emit := func(c *tracker.Conn) { out = report.AppendConn(out, file, c) }
+	var rel func(*tracker.Conn)
+	emit := func(c *tracker.Conn) {
+		out = report.AppendConn(out, file, c)
+		if release {
+			rel(c)
+		}
+	}
 	var track func(*capture.Segment)
 	var flush func()
 	var late func() int64
 	if workers == 0 {
 		tr := tracker.New(cfg, emit)
-		track, flush, late = tr.Track, tr.Flush, tr.Late
+		track, flush, late, rel = tr.Track, tr.Flush, tr.Late, tr.Release
 	} else {
 		tr := tracker.NewSharded(cfg, workers, emit)
-		track, flush, late = tr.Track, tr.Flush, tr.Late
+		track, flush, late, rel = tr.Track, tr.Flush, tr.Late, tr.Release
 	}
 	var seg capture.Segment
 	for {
@@ -76,17 +83,23 @@ func shardCaptures(t *testing.T) []string {
 	return files
 }
 
-// The output does not depend on the number of workers: the same records,
-// byte for byte, in the same order, with the same ids.
+// The output does not depend on the number of workers, nor on whether the
+// connections handed on are released for reuse: the same records, byte for
+// byte, in the same order, with the same ids.
 func TestShardedMatchesTracker(t *testing.T) {
 	files := shardCaptures(t)
 	for _, file := range files {
-		want, wantLate := records(t, file, 0)
-		for _, n := range []int{1, 2, 3, 4} {
-			got, gotLate := records(t, file, n)
-			if !bytes.Equal(got, want) || gotLate != wantLate {
-				t.Errorf("%s with %d workers: output differs from one tracker (%d vs %d bytes, late %d vs %d)%s",
-					filepath.Base(file), n, len(got), len(want), gotLate, wantLate, firstDiff(got, want))
+		want, wantLate := records(t, file, 0, false)
+		for _, n := range []int{0, 1, 2, 3, 4} {
+			for _, release := range []bool{false, true} {
+				if n == 0 && !release {
+					continue
+				}
+				got, gotLate := records(t, file, n, release)
+				if !bytes.Equal(got, want) || gotLate != wantLate {
+					t.Errorf("%s with %d workers (release %v): output differs from one tracker (%d vs %d bytes, late %d vs %d)%s",
+						filepath.Base(file), n, release, len(got), len(want), gotLate, wantLate, firstDiff(got, want))
+				}
 			}
 		}
 	}

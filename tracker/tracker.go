@@ -41,6 +41,7 @@ type Tracker struct {
 	// which is (nearly) their order as every kind has a fixed length.
 	timers  [numTimerKinds]timerQueue
 	expired []*Conn // reused by sweep
+	free    []*Conn // released connections, for newConn to reuse
 
 	// tombs remembers, for each 4-tuple whose connection was handed on
 	// with a side still in TIME_WAIT, what a reusing SYN is judged
@@ -101,8 +102,9 @@ func (tq *timerQueue) pop(now int64) (timer, bool) {
 // they fire, at most the longest of the linger and the CLOSE_WAIT threshold
 // (TIME_WAIT timers are set only where they are shorter).
 type timer struct {
-	c  *Conn
-	at int64
+	c   *Conn
+	at  int64
+	gen uint32 // c.gen when set: a timer of a released Conn is stale
 }
 
 // New returns a Tracker that hands finished connections to emit.
@@ -258,7 +260,7 @@ func (t *Tracker) events(c *Conn, nt, na int) {
 
 // after sets a timer of a kind to look at c again d after at.
 func (t *Tracker) after(kind int, c *Conn, at time.Time, d time.Duration) {
-	t.timers[kind].push(timer{c, at.Add(d).UnixNano()})
+	t.timers[kind].push(timer{c, at.Add(d).UnixNano(), c.gen})
 }
 
 // evict finishes the least recently active connection to make room.
@@ -300,9 +302,20 @@ func (t *Tracker) newConn(key capture.Key, s *capture.Segment) *Conn {
 	if t.shard {
 		id = uint64(s.Frame)
 	}
-	c := &Conn{ID: id, Key: key, Start: s.Time, FirstFrame: s.Frame, Incarnation: 1}
-	// A connection's life is some ten transitions: one allocation for them.
-	c.Transitions = make([]Transition, 0, 10)
+	var c *Conn
+	if n := len(t.free); n > 0 {
+		c = t.free[n-1]
+		t.free[n-1] = nil
+		t.free = t.free[:n-1]
+		tr, an, syn, gen := c.Transitions[:0], c.Anomalies[:0], c.synTimes, c.gen+1
+		*c = Conn{ID: id, Key: key, Start: s.Time, FirstFrame: s.Frame, Incarnation: 1}
+		c.Transitions, c.Anomalies, c.gen = tr, an, gen
+		c.synTimes = [2][]time.Time{syn[0][:0], syn[1][:0]}
+	} else {
+		c = &Conn{ID: id, Key: key, Start: s.Time, FirstFrame: s.Frame, Incarnation: 1}
+		// A connection's life is some ten transitions: one allocation for them.
+		c.Transitions = make([]Transition, 0, 10)
+	}
 	c.Dir[Client].WindowScale = capture.NoWindowScale
 	c.Dir[Server].WindowScale = capture.NoWindowScale
 	switch {
@@ -337,6 +350,24 @@ func serverLike(a, b uint16) bool {
 		return a < 1024
 	}
 	return a < b
+}
+
+// maxFree bounds the released connections kept for reuse.
+const maxFree = 4096
+
+// Release gives back the memory of a connection that was handed on and
+// that the caller no longer uses: nothing it pointed to (its transitions,
+// its anomalies) may be used after the call. Releasing is optional; it
+// spares the allocation and the garbage collection of a Conn per
+// connection.
+func (t *Tracker) Release(c *Conn) {
+	if !c.done || c.released || len(t.free) >= maxFree {
+		return
+	}
+	c.released = true
+	clear(c.Transitions)
+	clear(c.Anomalies)
+	t.free = append(t.free, c)
 }
 
 // finish hands c on and forgets it.
@@ -384,7 +415,7 @@ func (t *Tracker) sweep() {
 			if !ok {
 				break
 			}
-			if c := tm.c; !c.done && !c.expiring && t.due(c) {
+			if c := tm.c; c.gen == tm.gen && !c.done && !c.expiring && t.due(c) {
 				c.expiring = true
 				t.expired = append(t.expired, c)
 			}

@@ -81,6 +81,7 @@ type connTracker interface {
 	Flush()
 	Late() int64
 	Open() int
+	Release(*tracker.Conn)
 }
 
 // analyse reads one capture and hands each finished connection's record to
@@ -94,7 +95,8 @@ func analyse(ctx context.Context, stdin io.Reader, name string, set settings, on
 	})
 }
 
-// analyseConns is analyse handing on the finished connections themselves.
+// analyseConns is analyse handing on the finished connections themselves;
+// onConn must keep nothing of them.
 func analyseConns(ctx context.Context, stdin io.Reader, name string, set settings, onConn func(*tracker.Conn) error) (*report.Summary, error) {
 	cfg := set.Config
 	var r *capture.Reader
@@ -114,12 +116,14 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, set setting
 
 	sum := &report.Summary{File: name}
 	var emitErr error
+	var t connTracker
 	emit := func(c *tracker.Conn) {
 		if err := onConn(c); err != nil && emitErr == nil {
 			emitErr = err
 		}
+		t.Release(c) // onConn keeps nothing of c
 	}
-	var t connTracker = tracker.New(cfg, emit)
+	t = tracker.New(cfg, emit)
 	if cfg.Workers > 1 {
 		t = tracker.NewSharded(cfg, cfg.Workers, emit)
 	}
