@@ -71,6 +71,7 @@ type Conn struct {
 	timeWaitSince [2]time.Time
 	closedSince   time.Time
 	synTimes      [2][]time.Time // times of each side's SYN (or SYN-ACK) sends
+	synBuf        [2][3]time.Time // synTimes' first backing arrays
 	synKind       [2]capture.Flags
 	synFrames     [2]int64 // frame of each side's first SYN retransmission
 	finFrames     [2]int64 // frame of each side's first FIN retransmission

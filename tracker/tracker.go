@@ -307,15 +307,15 @@ func (t *Tracker) newConn(key capture.Key, s *capture.Segment) *Conn {
 		c = t.free[n-1]
 		t.free[n-1] = nil
 		t.free = t.free[:n-1]
-		tr, an, syn, gen := c.Transitions[:0], c.Anomalies[:0], c.synTimes, c.gen+1
+		tr, an, gen := c.Transitions[:0], c.Anomalies[:0], c.gen+1
 		*c = Conn{ID: id, Key: key, Start: s.Time, FirstFrame: s.Frame, Incarnation: 1}
 		c.Transitions, c.Anomalies, c.gen = tr, an, gen
-		c.synTimes = [2][]time.Time{syn[0][:0], syn[1][:0]}
 	} else {
 		c = &Conn{ID: id, Key: key, Start: s.Time, FirstFrame: s.Frame, Incarnation: 1}
 		// A connection's life is some ten transitions: one allocation for them.
 		c.Transitions = make([]Transition, 0, 10)
 	}
+	c.synTimes = [2][]time.Time{c.synBuf[0][:0], c.synBuf[1][:0]}
 	c.Dir[Client].WindowScale = capture.NoWindowScale
 	c.Dir[Server].WindowScale = capture.NoWindowScale
 	switch {
@@ -353,7 +353,7 @@ func serverLike(a, b uint16) bool {
 }
 
 // maxFree bounds the released connections kept for reuse.
-const maxFree = 4096
+const maxFree = 16384
 
 // Release gives back the memory of a connection that was handed on and
 // that the caller no longer uses: nothing it pointed to (its transitions,
