@@ -70,7 +70,7 @@ type Conn struct {
 
 	timeWaitSince [2]time.Time
 	closedSince   time.Time
-	synTimes      [2][]time.Time // times of each side's SYN (or SYN-ACK) sends
+	synTimes      [2][]time.Time  // times of each side's SYN (or SYN-ACK) sends
 	synBuf        [2][3]time.Time // synTimes' first backing arrays
 	synKind       [2]capture.Flags
 	synFrames     [2]int64 // frame of each side's first SYN retransmission
@@ -83,6 +83,7 @@ type Conn struct {
 	stalls   [2]stall
 
 	prev, next *Conn    // the tracker's list by recent activity
+	lruAt      int64    // capture time (Unix ns) c was last moved in that list
 	final      *Outcome // set when the connection is finished
 	done       bool     // handed on: the tracker has forgotten it
 	expiring   bool     // chosen by the current sweep

@@ -9,6 +9,13 @@ import (
 	"github.com/tcplens/tcplens/capture"
 )
 
+// lruGranularity is how much capture time may pass before a connection's
+// packet moves it to the back of the activity list again: moving it on
+// every packet touched two other connections' memory per packet, a tenth
+// of a run. Idle expiry does not depend on it; which connection a full
+// table evicts is the least recently active to within this much.
+const lruGranularity = int64(50 * time.Millisecond)
+
 // sweepEvery is how often, in capture time, timers are checked.
 const sweepEvery = time.Second
 
@@ -201,7 +208,10 @@ func (t *Tracker) track(s *capture.Segment) {
 			c.noteReuse(&prev, s)
 		}
 	}
-	t.lru.moveToBack(c)
+	if ns := s.Time.UnixNano(); c.prev == nil && c.next == nil && t.lru.tail != c || ns-c.lruAt >= lruGranularity {
+		t.lru.moveToBack(c)
+		c.lruAt = ns
+	}
 	nt, na := len(c.Transitions), len(c.Anomalies)
 	from := Server
 	if s.Src == c.Client {
@@ -432,8 +442,11 @@ func (t *Tracker) sweep() {
 	if t.cfg.IdleTimeout > 0 && (minIdle <= 0 || t.cfg.IdleTimeout < minIdle) {
 		minIdle = t.cfg.IdleTimeout
 	}
-	for c := t.lru.head; c != nil && minIdle > 0 && t.now.Sub(c.Last) >= minIdle; c = c.next {
-		if !c.expiring && t.due(c) {
+	// The list is in the order of lruAt, which trails Last by less than
+	// lruGranularity: every connection idle for minIdle is before the first
+	// whose lruAt is more recent than that.
+	for c := t.lru.head; c != nil && minIdle > 0 && now-c.lruAt >= int64(minIdle); c = c.next {
+		if t.now.Sub(c.Last) >= minIdle && !c.expiring && t.due(c) {
 			c.expiring = true
 			t.expired = append(t.expired, c)
 		}
