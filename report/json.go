@@ -20,6 +20,9 @@ type NDJSON struct {
 	w   io.Writer
 	enc *json.Encoder
 	buf []byte // reused by WriteConn
+
+	head     []byte // WritePrepared's record head
+	headFile string // the file head is for
 }
 
 // NewNDJSON returns an NDJSON writer on w.

@@ -14,11 +14,24 @@ import (
 // NewRecord(file, c), without building the Record or using reflection.
 // NDJSON output of millions of connections spends its time here.
 func AppendConn(b []byte, file string, c *tracker.Conn) []byte {
-	o := c.Outcome()
+	b = appendConnHead(b, file)
+	b = strconv.AppendUint(b, c.ID, 10)
+	return AppendConnTail(b, c)
+}
+
+// appendConnHead appends what comes before the id in a record of file.
+func appendConnHead(b []byte, file string) []byte {
 	b = append(b, `{"schema":"`+SchemaVersion+`","file":`...)
 	b = appendString(b, file)
-	b = append(b, `,"id":`...)
-	b = strconv.AppendUint(b, c.ID, 10)
+	return append(b, `,"id":`...)
+}
+
+// AppendConnTail appends what AppendConn writes after the connection's
+// id, which is all that depends on the connection but its id: a Sharded
+// tracker's workers format it (see tracker.Config.Prepare) before the
+// ids are known.
+func AppendConnTail(b []byte, c *tracker.Conn) []byte {
+	o := c.Outcome()
 	b = append(b, `,"incarnation":`...)
 	b = strconv.AppendInt(b, int64(c.Incarnation), 10)
 	b = append(b, `,"client":"`...)
@@ -256,3 +269,23 @@ func (n *NDJSON) WriteConn(file string, c *tracker.Conn) error {
 	_, err := n.w.Write(n.buf)
 	return err
 }
+
+// WritePrepared writes the record of c like WriteConn, from the tail in
+// c.Prepared that PrepareConn made, if there is one.
+func (n *NDJSON) WritePrepared(file string, c *tracker.Conn) error {
+	if c.Prepared == nil {
+		return n.WriteConn(file, c)
+	}
+	if n.headFile != file || n.head == nil {
+		n.head, n.headFile = appendConnHead(n.head[:0], file), file
+	}
+	n.buf = append(n.buf[:0], n.head...)
+	n.buf = strconv.AppendUint(n.buf, c.ID, 10)
+	n.buf = append(n.buf, c.Prepared...)
+	_, err := n.w.Write(n.buf)
+	return err
+}
+
+// PrepareConn is a tracker.Config.Prepare that formats the record's tail,
+// for WritePrepared.
+func PrepareConn(b []byte, c *tracker.Conn) []byte { return AppendConnTail(b, c) }

@@ -32,6 +32,13 @@ type Config struct {
 	// Workers is how many goroutines the command line tracks on: 1 for a
 	// Tracker, more for a Sharded (NewSharded takes its own count).
 	Workers int
+	// Prepare, when set, is called with every connection about to be
+	// handed on, finished and final but for its ID, which a Sharded
+	// assigns later; what it appends to b is handed on in Conn.Prepared.
+	// In a Sharded it runs on the worker goroutines, so work done here
+	// (formatting the record) runs on every core instead of on the one
+	// that hands connections on.
+	Prepare func(b []byte, c *Conn) []byte
 }
 
 // Profiles are the timer defaults of each operating system: Linux keeps

@@ -67,6 +67,9 @@ type Conn struct {
 	// reported by the kernel during a live capture): its states may be
 	// incomplete.
 	CaptureLoss bool
+	// Prepared is what Config.Prepare made of the connection, valid until
+	// the connection has been handed on.
+	Prepared []byte
 
 	timeWaitSince [2]time.Time
 	closedSince   time.Time

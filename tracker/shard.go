@@ -35,6 +35,7 @@ type Sharded struct {
 	late      []int64      // per worker
 	open      []int        // per worker
 	merged    []shardEvent // reused by merge
+	chunkPool chan []byte  // Config.Prepare's chunks, back from merge
 	closed    bool
 }
 
@@ -63,7 +64,8 @@ type shardEvent struct {
 }
 
 type shardBatch struct {
-	release []*Conn // handed on and released: the worker may reuse them
+	release []*Conn  // handed on and released: the worker may reuse them
+	chunks  [][]byte // what Config.Prepare made of the connections handed on
 	segs    []capture.Segment
 	ops     []shardOp
 	flush   bool
@@ -81,11 +83,11 @@ func NewSharded(cfg Config, n int, emit func(*Conn)) *Sharded {
 		cfg.MaxConns = max(cfg.MaxConns/n, 1)
 	}
 	s := &Sharded{n: n, emit: emit, ids: make(map[uint64]uint64), open: make([]int, n), late: make([]int64, n),
-		free: make(chan *shardBatch, n*(inFlight+2))}
+		free: make(chan *shardBatch, n*(inFlight+2)), chunkPool: make(chan []byte, 256)}
 	for range n {
 		in, out := make(chan *shardBatch, inFlight+1), make(chan *shardBatch, inFlight+1)
 		s.in, s.out = append(s.in, in), append(s.out, out)
-		go worker(cfg, in, out)
+		go worker(cfg, in, out, s.chunkPool)
 	}
 	s.cur = make([]*shardBatch, n)
 	for w := range s.cur {
@@ -106,7 +108,7 @@ func (s *Sharded) batch() *shardBatch {
 }
 
 // worker runs one Tracker in shard mode over the batches it is sent.
-func worker(cfg Config, in <-chan *shardBatch, out chan<- *shardBatch) {
+func worker(cfg Config, in <-chan *shardBatch, out chan<- *shardBatch, chunkPool chan []byte) {
 	var cur *shardBatch
 	var frame int64
 	var timers bool
@@ -115,6 +117,14 @@ func worker(cfg Config, in <-chan *shardBatch, out chan<- *shardBatch) {
 		cur.events = append(cur.events, shardEvent{frame: frame, timers: timers, seq: seq, c: c})
 		seq++
 	})
+	t.newChunk = func() []byte {
+		select {
+		case c := <-chunkPool:
+			return c
+		default:
+			return make([]byte, 0, chunkSize)
+		}
+	}
 	t.shard = true
 	t.onCreate = func(c *Conn) {
 		cur.events = append(cur.events, shardEvent{frame: frame, created: true, seq: seq, c: c})
@@ -146,6 +156,11 @@ func worker(cfg Config, in <-chan *shardBatch, out chan<- *shardBatch) {
 			t.Flush()
 		}
 		b.late, b.open = t.late, len(t.conns)
+		if len(t.prepared) > 0 {
+			t.chunks = append(t.chunks, t.prepared)
+			t.prepared = nil
+		}
+		b.chunks, t.chunks = t.chunks, b.chunks[:0]
 		out <- b
 	}
 	close(out)
@@ -164,8 +179,11 @@ func (s *Sharded) shardOf(k *capture.Key) int {
 func (s *Sharded) Track(seg *capture.Segment) {
 	s.advance(seg.Time, seg.Frame)
 	s.lastFrame = seg.Frame
-	key, _ := capture.KeyOf(seg)
-	b := s.cur[s.shardOf(&key)]
+	w := 0
+	if s.n > 1 {
+		w = int(segmentHash(seg) % uint64(s.n))
+	}
+	b := s.cur[w]
 	b.segs = append(b.segs, *seg)
 	b.ops = append(b.ops, shardOp{seg: int32(len(b.segs) - 1), now: s.now, frame: seg.Frame})
 	s.count++
@@ -299,6 +317,14 @@ func (s *Sharded) merge() {
 	clear(ev)
 	s.merged = ev[:0]
 	for _, b := range batches {
+		for _, c := range b.chunks {
+			select {
+			case s.chunkPool <- c[:0]:
+			default:
+			}
+		}
+		clear(b.chunks)
+		b.chunks = b.chunks[:0]
 		clear(b.events)
 		select {
 		case s.free <- b:

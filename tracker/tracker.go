@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"time"
@@ -49,6 +50,12 @@ type Tracker struct {
 	timers  [numTimerKinds]timerQueue
 	expired []*Conn // reused by sweep
 	free    []*Conn // released connections, for newConn to reuse
+	// prepared is the chunk Config.Prepare appends to: reused after each
+	// connection by a Tracker, handed on with its batch by a Sharded's
+	// workers (full ones in chunks), which get fresh ones from newChunk.
+	prepared []byte
+	chunks   [][]byte
+	newChunk func() []byte
 
 	// tombs remembers, for each 4-tuple whose connection was handed on
 	// with a side still in TIME_WAIT, what a reusing SYN is judged
@@ -362,6 +369,37 @@ func serverLike(a, b uint16) bool {
 	return a < b
 }
 
+// chunkSize is the size of the chunks Config.Prepare appends to; a
+// chunk with less than chunkReserve free is put aside for a new one.
+const (
+	chunkSize    = 64 << 10
+	chunkReserve = 8 << 10
+)
+
+// prepare runs Config.Prepare on c and returns what it made, which stays
+// valid until the chunk it is in is reused.
+func (t *Tracker) prepare(c *Conn) []byte {
+	if cap(t.prepared)-len(t.prepared) < chunkReserve {
+		if len(t.prepared) > 0 {
+			t.chunks = append(t.chunks, t.prepared)
+		}
+		if t.newChunk != nil {
+			t.prepared = t.newChunk()[:0]
+		} else {
+			t.prepared = make([]byte, 0, chunkSize)
+		}
+	}
+	at := len(t.prepared)
+	out := t.cfg.Prepare(t.prepared, c)
+	if cap(out) != cap(t.prepared) {
+		// A record longer than the reserve: Prepare's append moved it to
+		// memory of its own, the chunk stays as it was.
+		return out[at:]
+	}
+	t.prepared = out
+	return out[at:len(out):len(out)]
+}
+
 // maxFree bounds the released connections kept for reuse.
 const maxFree = 16384
 
@@ -375,6 +413,7 @@ func (t *Tracker) Release(c *Conn) {
 		return
 	}
 	c.released = true
+	c.Prepared = nil
 	clear(c.Transitions)
 	clear(c.Anomalies)
 	t.free = append(t.free, c)
@@ -394,7 +433,13 @@ func (t *Tracker) finish(c *Conn) {
 	nt, na := len(c.Transitions), len(c.Anomalies)
 	c.finalize(&t.cfg, t.now)
 	t.events(c, nt, na)
+	if t.cfg.Prepare != nil {
+		c.Prepared = t.prepare(c)
+	}
 	t.emit(c)
+	if !t.shard {
+		t.prepared = t.prepared[:0]
+	}
 }
 
 // rebuild copies conns into a new map. Go's maps leave a tombstone in
@@ -522,20 +567,38 @@ func (t *Tracker) entomb(c *Conn) {
 // RSTs): they are counted, not tracked.
 func (t *Tracker) Late() int64 { return t.late }
 
-// hashKey is FNV-1a over k. Tombstones are keyed by it, 8 bytes instead of
+// hashKey mixes k into 64 bits. Tombstones are keyed by it, 8 bytes instead of
 // 40: two 4-tuples collide with probability 2^-64.
 func hashKey(k *capture.Key) uint64 {
-	h := uint64(14695981039346656037)
-	mix := func(b byte) { h = (h ^ uint64(b)) * 1099511628211 }
-	for i := range k.LoAddr {
-		mix(k.LoAddr[i])
-		mix(k.HiAddr[i])
+	return endpointHash(&k.LoAddr, k.LoPort) + endpointHash(&k.HiAddr, k.HiPort) + vlanHash(k.VLAN)
+}
+
+// segmentHash is hashKey of the segment's key, without building the key:
+// the sum makes the hash the same in both directions.
+func segmentHash(s *capture.Segment) uint64 {
+	src, dst := s.Src.Addr().As16(), s.Dst.Addr().As16()
+	return endpointHash(&src, s.Src.Port()) + endpointHash(&dst, s.Dst.Port()) + vlanHash(s.VLAN)
+}
+
+func endpointHash(a *[16]byte, port uint16) uint64 {
+	x := binary.LittleEndian.Uint64(a[:8])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(a[8:]) ^ uint64(port)<<3
+	return mix64(x)
+}
+
+func vlanHash(v [2]uint16) uint64 {
+	if v == [2]uint16{} {
+		return 0
 	}
-	for _, v := range [...]uint16{k.LoPort, k.HiPort, k.VLAN[0], k.VLAN[1]} {
-		mix(byte(v))
-		mix(byte(v >> 8))
-	}
-	return h
+	return mix64(uint64(v[0])<<16 | uint64(v[1]) | 1<<40)
+}
+
+// mix64 is SplitMix64's finaliser.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // Flush ends the capture: every connection still in memory is handed on, in

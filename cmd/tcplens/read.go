@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -37,7 +38,14 @@ states each side went through, how the connection ended and its anomalies.`,
 			out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			var all []report.Record
 			failed := false
-			nd := report.NewNDJSON(out)
+			// NDJSON records go out through a buffer (flushed after each
+			// file), not in a write of their own; their tails are formatted
+			// on the tracker's workers.
+			bw := bufio.NewWriterSize(out, 256<<10)
+			nd := report.NewNDJSON(bw)
+			if format == "ndjson" {
+				cfg.Prepare = report.PrepareConn
+			}
 			for i, name := range args {
 				var recs []report.Record
 				onRecord, sortRecs := collect(&recs)
@@ -45,8 +53,11 @@ states each side went through, how the connection ended and its anomalies.`,
 				var err error
 				if format == "ndjson" {
 					sum, err = analyseConns(cmd.Context(), cmd.InOrStdin(), name, cfg, func(c *tracker.Conn) error {
-						return nd.WriteConn(name, c)
+						return nd.WritePrepared(name, c)
 					})
+					if ferr := bw.Flush(); err == nil {
+						err = ferr
+					}
 				} else {
 					sum, err = analyse(cmd.Context(), cmd.InOrStdin(), name, cfg, onRecord)
 				}
