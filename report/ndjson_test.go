@@ -81,3 +81,29 @@ func TestAppendStringEscapes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAppendConn formats the records of the demo capture's
+// connections (graceful closes both ways, a refusal, a reset, one open).
+func BenchmarkAppendConn(b *testing.B) {
+	r, err := capture.Open("../testdata/demo.pcapng")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	cfg, _ := tracker.Profile("linux")
+	var conns []*tracker.Conn
+	tr := tracker.New(cfg, func(c *tracker.Conn) { conns = append(conns, c) })
+	var seg capture.Segment
+	for r.Next(&seg) == nil {
+		tr.Track(&seg)
+	}
+	tr.Flush()
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		for _, c := range conns {
+			buf = report.AppendConn(buf[:0], "demo.pcapng", c)
+		}
+	}
+	b.ReportMetric(float64(len(conns))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
