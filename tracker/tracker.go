@@ -61,6 +61,7 @@ type Tracker struct {
 	// with a side still in TIME_WAIT, what a reusing SYN is judged
 	// against; tombTimers lists them in order of expiry.
 	tombs      map[uint64]past // by hashKey
+	tombDels   int             // since tombs was last rebuilt
 	tombTimers []tombTimer
 	tombAt     int
 	late       int64
@@ -201,7 +202,7 @@ func (t *Tracker) track(s *capture.Segment) {
 					t.late++
 					return
 				}
-				delete(t.tombs, h)
+				t.forget(h)
 				prev, hasPrev = p, true
 			}
 		}
@@ -456,6 +457,21 @@ func (t *Tracker) rebuild() {
 	t.conns, t.deletes = m, 0
 }
 
+// forget deletes a tombstone, rebuilding the map as rebuild does conns:
+// at the corpus' rate some 7,000 tombstones a second come and go, and the
+// map's own tombstones had doubled its memory.
+func (t *Tracker) forget(h uint64) {
+	delete(t.tombs, h)
+	t.tombDels++
+	if t.tombDels > 4*len(t.tombs)+4096 {
+		m := make(map[uint64]past, len(t.tombs))
+		for k, p := range t.tombs {
+			m[k] = p
+		}
+		t.tombs, t.tombDels = m, 0
+	}
+}
+
 // sweep runs the timers that are due: TIME_WAIT expiry, the linger of
 // closed connections, CLOSE_WAIT thresholds, connect and idle timeouts.
 // It looks only at connections with a timer due and at those idle for
@@ -480,7 +496,7 @@ func (t *Tracker) sweep() {
 		tt := t.tombTimers[t.tombAt]
 		t.tombAt++
 		if p, ok := t.tombs[tt.hash]; ok && p.until == tt.until {
-			delete(t.tombs, tt.hash)
+			t.forget(tt.hash)
 		}
 	}
 	minIdle := t.cfg.ConnectTimeout
