@@ -59,24 +59,14 @@ type Tracker struct {
 
 	// tombs remembers, for each 4-tuple whose connection was handed on
 	// with a side still in TIME_WAIT, what a reusing SYN is judged
-	// against; tombTimers lists them in order of expiry.
-	tombs      map[uint64]past // by hashKey
-	tombDels   int             // since tombs was last rebuilt
-	tombTimers []tombTimer
-	tombAt     int
+	// against.
+	tombs tombstones
 	late       int64
 
 	// shard mode (Sharded): timers run only when told, the clock is the
 	// dispatcher's, ids are first frame numbers, and creations are told.
 	shard    bool
 	onCreate func(*Conn)
-}
-
-// tombTimer forgets the tombstone of key at until (Unix ns), unless a newer
-// one replaced it.
-type tombTimer struct {
-	hash  uint64
-	until int64
 }
 
 // The kinds of timer.
@@ -124,7 +114,7 @@ type timer struct {
 
 // New returns a Tracker that hands finished connections to emit.
 func New(cfg Config, emit func(*Conn)) *Tracker {
-	return &Tracker{cfg: cfg, emit: emit, conns: make(map[capture.Key]*Conn), tombs: make(map[uint64]past)}
+	return &Tracker{cfg: cfg, emit: emit, conns: make(map[capture.Key]*Conn), tombs: newTombstones()}
 }
 
 // OnEvent asks for every transition and every new anomaly to be handed to
@@ -194,15 +184,15 @@ func (t *Tracker) track(s *capture.Segment) {
 		c = nil
 	}
 	if c == nil {
-		if !hasPrev && len(t.tombs) > 0 {
+		if !hasPrev && t.tombs.len() > 0 {
 			h := hashKey(&key)
-			if p, ok := t.tombs[h]; ok && p.until > s.Time.UnixNano() {
+			if p, ok := t.tombs.get(h); ok && p.until > s.Time.UnixNano() {
 				if !syn {
 					// A late segment of a connection already handed on.
 					t.late++
 					return
 				}
-				t.forget(h)
+				t.tombs.forget(h)
 				prev, hasPrev = p, true
 			}
 		}
@@ -457,21 +447,6 @@ func (t *Tracker) rebuild() {
 	t.conns, t.deletes = m, 0
 }
 
-// forget deletes a tombstone, rebuilding the map as rebuild does conns:
-// at the corpus' rate some 7,000 tombstones a second come and go, and the
-// map's own tombstones had doubled its memory.
-func (t *Tracker) forget(h uint64) {
-	delete(t.tombs, h)
-	t.tombDels++
-	if t.tombDels > 4*len(t.tombs)+4096 {
-		m := make(map[uint64]past, len(t.tombs))
-		for k, p := range t.tombs {
-			m[k] = p
-		}
-		t.tombs, t.tombDels = m, 0
-	}
-}
-
 // sweep runs the timers that are due: TIME_WAIT expiry, the linger of
 // closed connections, CLOSE_WAIT thresholds, connect and idle timeouts.
 // It looks only at connections with a timer due and at those idle for
@@ -492,13 +467,7 @@ func (t *Tracker) sweep() {
 			}
 		}
 	}
-	for t.tombAt < len(t.tombTimers) && t.tombTimers[t.tombAt].until <= now {
-		tt := t.tombTimers[t.tombAt]
-		t.tombAt++
-		if p, ok := t.tombs[tt.hash]; ok && p.until == tt.until {
-			t.forget(tt.hash)
-		}
-	}
+	t.tombs.expire(now)
 	minIdle := t.cfg.ConnectTimeout
 	if t.cfg.IdleTimeout > 0 && (minIdle <= 0 || t.cfg.IdleTimeout < minIdle) {
 		minIdle = t.cfg.IdleTimeout
@@ -570,12 +539,7 @@ func (t *Tracker) expireTimeWait(c *Conn) {
 func (t *Tracker) entomb(c *Conn) {
 	p := pastOf(c, 2*t.cfg.MSL)
 	h := hashKey(&c.Key)
-	t.tombs[h] = p
-	if t.tombAt > 0 && t.tombAt >= len(t.tombTimers)/2 {
-		n := copy(t.tombTimers, t.tombTimers[t.tombAt:])
-		t.tombTimers, t.tombAt = t.tombTimers[:n], 0
-	}
-	t.tombTimers = append(t.tombTimers, tombTimer{h, p.until})
+	t.tombs.add(h, p)
 }
 
 // Late returns how many segments came on the 4-tuple of a closed connection
