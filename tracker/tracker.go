@@ -61,7 +61,7 @@ type Tracker struct {
 	// with a side still in TIME_WAIT, what a reusing SYN is judged
 	// against.
 	tombs tombstones
-	late       int64
+	late  int64
 
 	// shard mode (Sharded): timers run only when told, the clock is the
 	// dispatcher's, ids are first frame numbers, and creations are told.
