@@ -51,6 +51,9 @@ func main() {
 	if b.shared, err = filepath.Abs(*shared); err != nil {
 		log.Fatal(err)
 	}
+	if _, err := os.Stat(filepath.Join(b.shared, "synthgen")); err != nil {
+		log.Fatalf("no corpus generator at %s/synthgen (%v): run from the repository root with the shared benchmark folder beside it, or point -shared at it", b.shared, err)
+	}
 	if err := os.MkdirAll(b.dir, 0o755); err != nil {
 		log.Fatal(err)
 	}
