@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tcplens/tcplens/capture"
+	"github.com/tcplens/tcplens/report"
 	"github.com/tcplens/tcplens/tracker"
 )
 
@@ -36,7 +37,18 @@ func FuzzTrack(f *testing.F) {
 			cfg.MaxConns = 3
 		}
 		var emitted []*tracker.Conn
-		tr := tracker.New(cfg, func(c *tracker.Conn) { emitted = append(emitted, c) })
+		var want, got []byte
+		tr := tracker.New(cfg, func(c *tracker.Conn) {
+			emitted = append(emitted, c)
+			want = report.AppendConn(want, "fuzz", c)
+		})
+		// A second tracker releases every connection it hands on, so that
+		// its connections are reused: it must hand on the same records.
+		var rel *tracker.Tracker
+		rel = tracker.New(cfg, func(c *tracker.Conn) {
+			got = report.AppendConn(got, "fuzz", c)
+			rel.Release(c)
+		})
 		events := 0
 		tr.OnEvent(func(e tracker.Event) {
 			if e.Transition != nil {
@@ -75,11 +87,17 @@ func FuzzTrack(f *testing.F) {
 				WindowScale: int8(r[4]%16) - 1,
 			}
 			tr.Track(&seg)
+			seg2 := seg
+			rel.Track(&seg2)
 			if end := seq + seg.SeqLen(); int32(end-next[src][dst]) > 0 {
 				next[src][dst] = end
 			}
 		}
 		tr.Flush()
+		rel.Flush()
+		if string(got) != string(want) {
+			t.Fatalf("with Release the records differ:\n got %s\nwant %s", got, want)
+		}
 		if tr.Open() != 0 {
 			t.Fatalf("%d connections left after Flush", tr.Open())
 		}
