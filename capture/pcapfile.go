@@ -19,7 +19,7 @@ import (
 // error, as is a captured length above the original length.
 type pcapRecords struct {
 	buf     *bufio.Reader
-	order   binary.ByteOrder
+	bigEnd  bool   // a big-endian file
 	nanos   uint32 // multiplies the sub-second field into nanoseconds
 	snaplen uint32
 	maxLen  int
@@ -31,10 +31,10 @@ type pcapRecords struct {
 const eagerReadMax = 262144
 
 func newPcapRecords(buf *bufio.Reader, magic uint32, hdr *pcapgo.Reader) *pcapRecords {
-	p := &pcapRecords{buf: buf, order: binary.LittleEndian, nanos: 1, snaplen: hdr.Snaplen()}
+	p := &pcapRecords{buf: buf, nanos: 1, snaplen: hdr.Snaplen()}
 	switch magic {
 	case 0xd4c3b2a1, 0x4d3cb2a1: // the magic read little-endian: a big-endian file
-		p.order = binary.BigEndian
+		p.bigEnd = true
 	}
 	if hdr.Resolution() == gopacket.TimestampResolutionMicrosecond {
 		p.nanos = 1000
@@ -69,9 +69,12 @@ func (p *pcapRecords) ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, er
 		return nil, ci, err
 	}
 	// As pcapgo: the sub-second field is multiplied in 32 bits.
-	ci.Timestamp = time.Unix(int64(p.order.Uint32(h[0:4])), int64(p.order.Uint32(h[4:8])*p.nanos)).UTC()
-	ci.CaptureLength = int(p.order.Uint32(h[8:12]))
-	ci.Length = int(p.order.Uint32(h[12:16]))
+	sec, frac, caplen, length := binary.LittleEndian.Uint32(h[0:4]), binary.LittleEndian.Uint32(h[4:8]), binary.LittleEndian.Uint32(h[8:12]), binary.LittleEndian.Uint32(h[12:16])
+	if p.bigEnd {
+		sec, frac, caplen, length = binary.BigEndian.Uint32(h[0:4]), binary.BigEndian.Uint32(h[4:8]), binary.BigEndian.Uint32(h[8:12]), binary.BigEndian.Uint32(h[12:16])
+	}
+	ci.Timestamp = time.Unix(int64(sec), int64(frac*p.nanos)).UTC()
+	ci.CaptureLength, ci.Length = int(caplen), int(length)
 	if ci.CaptureLength < 0 || ci.CaptureLength > p.maxLen {
 		return nil, ci, fmt.Errorf("capture length exceeds snap length: %d > %d", ci.CaptureLength, p.snaplen)
 	}
