@@ -4,29 +4,28 @@ import "github.com/tcplens/tcplens/capture"
 
 // Direction is the sequence space of the segments one endpoint sends.
 type Direction struct {
-	Started bool   // a segment has been seen from this side
-	SawSYN  bool   // a SYN has been seen; ISN is valid
-	ISN     uint32 // initial sequence number
-	NextSeq uint32 // one past the highest sequence number sent
-
-	SawFIN bool
-	FINSeq uint32 // sequence number of the FIN
-	FINs   int    // FIN-bearing segments sent, retransmissions included
-	SYNs   int    // SYN-bearing segments sent, retransmissions included
-
-	SawACK  bool
-	HighAck uint32 // highest acknowledgment number sent (covers the peer)
-
-	Window      uint16 // last advertised window, unscaled
-	windowInSYN bool   // Window came from a SYN, where it is never scaled
-	WindowScale int8   // from this side's SYN; capture.NoWindowScale if none
-	MSS         uint16
-	SACKPerm    bool
-	Timestamps  bool
-	LastTSVal   uint32 // the last timestamp value sent, if Timestamps
-
 	Packets int64 // segments sent
 	Bytes   int64 // payload bytes sent, retransmissions included
+	FINs    int   // FIN-bearing segments sent, retransmissions included
+	SYNs    int   // SYN-bearing segments sent, retransmissions included
+
+	ISN       uint32 // initial sequence number
+	NextSeq   uint32 // one past the highest sequence number sent
+	FINSeq    uint32 // sequence number of the FIN
+	HighAck   uint32 // highest acknowledgment number sent (covers the peer)
+	LastTSVal uint32 // the last timestamp value sent, if Timestamps
+
+	Window      uint16 // last advertised window, unscaled
+	MSS         uint16
+	WindowScale int8 // from this side's SYN; capture.NoWindowScale if none
+
+	Started     bool // a segment has been seen from this side
+	SawSYN      bool // a SYN has been seen; ISN is valid
+	SawFIN      bool
+	SawACK      bool
+	windowInSYN bool // Window came from a SYN, where it is never scaled
+	SACKPerm    bool
+	Timestamps  bool
 }
 
 // Sent says what a segment meant for its sender's sequence space.

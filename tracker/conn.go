@@ -10,10 +10,10 @@ import (
 
 // Transition is one inferred state change of one side.
 type Transition struct {
-	Side     Side
-	From, To State
 	Frame    int64 // the frame that caused it; 0 for a timer
 	Time     time.Time
+	Side     Side
+	From, To State
 	Rule     Rule
 }
 
@@ -31,10 +31,10 @@ const (
 
 // Reset records the RST that ended a connection.
 type Reset struct {
-	Seen        bool
-	By          Side
 	Frame       int64
 	Time        time.Time
+	Seen        bool
+	By          Side
 	SenderState State // the sender's state before it sent the RST
 	PeerState   State // the receiver's state before it got the RST
 }
@@ -45,54 +45,56 @@ type Conn struct {
 	Key         capture.Key
 	Client      netip.AddrPort
 	Server      netip.AddrPort
-	Incarnation int  // 1 for the first connection on this 4-tuple in the capture
-	RoleGuessed bool // no SYN or SYN-ACK said which side is the client
-	Partial     bool // the opening handshake was not captured
+	Incarnation int // 1 for the first connection on this 4-tuple in the capture
 
 	Start, Last           time.Time
 	FirstFrame, LastFrame int64
-	Initial               [2]State // states before the first transition
-	State                 [2]State
 	Dir                   [2]reassembly.Direction
 	Transitions           []Transition
-	FirstFIN              Side
-	SawFIN                bool
 	Reset                 Reset
 	IgnoredRSTs           int // RSTs outside the receiver's window: no effect on state
-	End                   End
 	Anomalies             []Anomaly
-	FirstSide             Side // the side that sent the first packet
+	// Prepared is what Config.Prepare made of the connection, valid until
+	// the connection has been handed on.
+	Prepared []byte
+
+	Initial     [2]State // states before the first transition
+	State       [2]State
+	RoleGuessed bool // no SYN or SYN-ACK said which side is the client
+	Partial     bool // the opening handshake was not captured
+	FirstFIN    Side
+	SawFIN      bool
+	End         End
+	FirstSide   Side // the side that sent the first packet
 	// CaptureLoss is set when the capture is known to have missed packets
 	// of this connection (data acknowledged but never seen, or drops
 	// reported by the kernel during a live capture): its states may be
 	// incomplete.
 	CaptureLoss bool
-	// Prepared is what Config.Prepare made of the connection, valid until
-	// the connection has been handed on.
-	Prepared []byte
 
 	timeWaitSince [2]time.Time
 	closedSince   time.Time
 	synTimes      [2][]time.Time  // times of each side's SYN (or SYN-ACK) sends
-	synBuf        [2][3]time.Time // synTimes' first backing arrays
-	synKind       [2]capture.Flags
-	synFrames     [2]int64 // frame of each side's first SYN retransmission
-	finFrames     [2]int64 // frame of each side's first FIN retransmission
-	reuseIndex    int      // 1 + index of a reuse-in-time-wait awaiting the holder's answer
-	reuseHolder   Side
+	synBuf        [2][2]time.Time // synTimes' first backing arrays
+	synFrames     [2]int64        // frame of each side's first SYN retransmission
+	finFrames     [2]int64        // frame of each side's first FIN retransmission
+	reuseIndex    int             // 1 + index of a reuse-in-time-wait awaiting the holder's answer
 
-	analyzer reassembly.Analyzer           // the data-path analysis
-	dpIndex  [2][reassembly.NumFlags]uint8 // 1 + index in Anomalies of each side's data-path ids
+	analyzer reassembly.Analyzer // the data-path analysis
 	stalls   [2]stall
 
 	prev, next *Conn    // the tracker's list by recent activity
 	lruAt      int64    // capture time (Unix ns) c was last moved in that list
 	final      *Outcome // set when the connection is finished
-	done       bool     // handed on: the tracker has forgotten it
-	expiring   bool     // chosen by the current sweep
-	gen        uint32   // counts the reuses of this memory (Tracker.Release)
-	released   bool     // in the free list
 	outcome0   Outcome  // final points here
+	gen        uint32   // counts the reuses of this memory (Tracker.Release)
+
+	dpIndex     [2][reassembly.NumFlags]uint8 // 1 + index in Anomalies of each side's data-path ids
+	synKind     [2]capture.Flags
+	reuseHolder Side
+	done        bool // handed on: the tracker has forgotten it
+	expiring    bool // chosen by the current sweep
+	released    bool // in the free list
 }
 
 // set records a transition of side to state to, caused by segment s (nil
