@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/pkg/twwidth"
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/tcplens/tcplens/capture"
@@ -55,8 +57,14 @@ func row(r *Record, first time.Time) []string {
 	}
 }
 
+// noWidthCache turns off tablewriter's cache of string widths: our cells are
+// nearly all distinct (addresses, times), so the cache only costs (a tenth
+// of rendering a large table).
+var noWidthCache sync.Once
+
 // WriteTable writes one row per connection and the footer.
 func WriteTable(w io.Writer, recs []Record, sum Summary) error {
+	noWidthCache.Do(func() { twwidth.SetCacheCapacity(0) })
 	t := tablewriter.NewTable(w,
 		tablewriter.WithHeader(tableHeader),
 		tablewriter.WithHeaderAutoFormat(tw.Off),
