@@ -273,17 +273,30 @@ func (n *NDJSON) WriteConn(file string, c *tracker.Conn) error {
 // WritePrepared writes the record of c like WriteConn, from the tail in
 // c.Prepared that PrepareConn made, if there is one.
 func (n *NDJSON) WritePrepared(file string, c *tracker.Conn) error {
-	if c.Prepared == nil {
-		return n.WriteConn(file, c)
-	}
-	if n.headFile != file || n.head == nil {
-		n.head, n.headFile = appendConnHead(n.head[:0], file), file
-	}
-	n.buf = append(n.buf[:0], n.head...)
-	n.buf = strconv.AppendUint(n.buf, c.ID, 10)
-	n.buf = append(n.buf, c.Prepared...)
+	n.buf = n.heads.AppendPrepared(n.buf[:0], file, c)
 	_, err := n.w.Write(n.buf)
 	return err
+}
+
+// Heads appends records from the tails PrepareConn made, keeping the head
+// of the last file's records.
+type Heads struct {
+	head []byte
+	file string
+}
+
+// AppendPrepared appends the record of c, as AppendConn does, from the
+// tail in c.Prepared if PrepareConn made one.
+func (h *Heads) AppendPrepared(b []byte, file string, c *tracker.Conn) []byte {
+	if c.Prepared == nil {
+		return AppendConn(b, file, c)
+	}
+	if h.file != file || h.head == nil {
+		h.head, h.file = appendConnHead(h.head[:0], file), file
+	}
+	b = append(b, h.head...)
+	b = strconv.AppendUint(b, c.ID, 10)
+	return append(b, c.Prepared...)
 }
 
 // PrepareConn is a tracker.Config.Prepare that formats the record's tail,

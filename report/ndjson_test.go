@@ -107,3 +107,47 @@ func BenchmarkAppendConn(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(conns))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// WriteJSONDocs writes what WriteJSON writes, from compact records: on the
+// connections of every capture, and with none.
+func TestWriteJSONDocsMatchesWriteJSON(t *testing.T) {
+	var files []string
+	for _, pattern := range []string{"../testdata/*.pcap*", "../testdata/anomalies/*.pcapng", "../../shared/captures/*.pcap*"} {
+		m, _ := filepath.Glob(pattern)
+		files = append(files, m...)
+	}
+	var recs []report.Record
+	var docs []report.Doc
+	for _, file := range files {
+		r, err := capture.Open(file)
+		if err != nil {
+			continue
+		}
+		cfg, _ := tracker.Profile("linux")
+		tr := tracker.New(cfg, func(c *tracker.Conn) {
+			recs = append(recs, report.NewRecord(file, c))
+			docs = append(docs, report.Doc{ID: c.ID, JSON: report.AppendConn(nil, file, c)})
+		})
+		var seg capture.Segment
+		for r.Next(&seg) == nil {
+			tr.Track(&seg)
+		}
+		tr.Flush()
+		r.Close()
+	}
+	if len(docs) < 100 {
+		t.Fatalf("only %d connections", len(docs))
+	}
+	for _, n := range []int{0, 1, 2, len(docs)} {
+		var want, got bytes.Buffer
+		if err := report.WriteJSON(&want, recs[:n]); err != nil {
+			t.Fatal(err)
+		}
+		if err := report.WriteJSONDocs(&got, docs[:n]); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("%d records: WriteJSONDocs differs from WriteJSON (%d vs %d bytes)", n, got.Len(), want.Len())
+		}
+	}
+}
