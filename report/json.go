@@ -52,8 +52,8 @@ func WriteJSONDocs(w io.Writer, docs []Doc) error {
 
 // NDJSON writes one record per line as connections finish.
 type NDJSON struct {
-	w   io.Writer
-	enc *json.Encoder
+	w     io.Writer
+	enc   *json.Encoder
 	buf   []byte // reused by WriteConn
 	heads Heads
 }
