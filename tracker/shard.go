@@ -32,10 +32,14 @@ type Sharded struct {
 	nextID    uint64
 	ids       map[uint64]uint64 // provisional id (first frame) → id
 	lastFrame int64
-	late      []int64      // per worker
-	open      []int        // per worker
-	merged    []shardEvent // reused by merge
-	chunkPool chan []byte  // Config.Prepare's chunks, back from merge
+	late      []int64             // per worker
+	open      []int               // per worker
+	merged    []shardEvent        // reused by merge
+	chunkPool chan []byte         // Config.Prepare's chunks, back from merge
+	segs      []capture.Segment   // the current global batch's segments
+	segsSent  [][]capture.Segment // those of the batches sent, awaiting merge
+	segPool   chan []capture.Segment
+	scratch   capture.Segment
 	closed    bool
 }
 
@@ -64,9 +68,9 @@ type shardEvent struct {
 }
 
 type shardBatch struct {
-	release []*Conn  // handed on and released: the worker may reuse them
-	chunks  [][]byte // what Config.Prepare made of the connections handed on
-	segs    []capture.Segment
+	release []*Conn           // handed on and released: the worker may reuse them
+	chunks  [][]byte          // what Config.Prepare made of the connections handed on
+	segs    []capture.Segment // the global batch's, shared by all workers
 	ops     []shardOp
 	flush   bool
 	now     time.Time // the clock at the end of the batch
@@ -83,7 +87,8 @@ func NewSharded(cfg Config, n int, emit func(*Conn)) *Sharded {
 		cfg.MaxConns = max(cfg.MaxConns/n, 1)
 	}
 	s := &Sharded{n: n, emit: emit, ids: make(map[uint64]uint64), open: make([]int, n), late: make([]int64, n),
-		free: make(chan *shardBatch, n*(inFlight+2)), chunkPool: make(chan []byte, 256)}
+		free: make(chan *shardBatch, n*(inFlight+2)), chunkPool: make(chan []byte, 256),
+		segPool: make(chan []capture.Segment, inFlight+2), segs: make([]capture.Segment, 0, batchSize)}
 	for range n {
 		in, out := make(chan *shardBatch, inFlight+1), make(chan *shardBatch, inFlight+1)
 		s.in, s.out = append(s.in, in), append(s.out, out)
@@ -100,10 +105,10 @@ func (s *Sharded) batch() *shardBatch {
 	select {
 	case b := <-s.free:
 		clear(b.release)
-		b.segs, b.ops, b.events, b.flush, b.late, b.release = b.segs[:0], b.ops[:0], b.events[:0], false, 0, b.release[:0]
+		b.segs, b.ops, b.events, b.flush, b.late, b.release = nil, b.ops[:0], b.events[:0], false, 0, b.release[:0]
 		return b
 	default:
-		return &shardBatch{segs: make([]capture.Segment, 0, batchSize)}
+		return &shardBatch{}
 	}
 }
 
@@ -184,12 +189,28 @@ func (s *Sharded) Track(seg *capture.Segment) {
 		w = int(segmentHash(seg) % uint64(s.n))
 	}
 	b := s.cur[w]
-	b.segs = append(b.segs, *seg)
-	b.ops = append(b.ops, shardOp{seg: int32(len(b.segs) - 1), now: s.now, frame: seg.Frame})
+	if n := len(s.segs); n < cap(s.segs) && seg == &s.segs[:n+1][n] {
+		s.segs = s.segs[:n+1] // decoded in place (Slot): no copy
+	} else {
+		s.segs = append(s.segs, *seg)
+	}
+	b.segs = s.segs
+	b.ops = append(b.ops, shardOp{seg: int32(len(s.segs) - 1), now: s.now, frame: seg.Frame})
 	s.count++
 	if s.count >= batchSize {
 		s.send(false)
 	}
+}
+
+// Slot returns where the caller may decode the next segment before
+// handing it to Track, which then does not copy it. Segments of a batch
+// are shared by all workers, each tracking its own.
+func (s *Sharded) Slot() *capture.Segment {
+	n := len(s.segs)
+	if n == cap(s.segs) {
+		return &s.scratch
+	}
+	return &s.segs[:n+1][n]
 }
 
 // Advance moves the clock to now, if later, and runs every worker's
@@ -261,6 +282,12 @@ func (s *Sharded) send(flush bool) {
 		s.in[w] <- b
 	}
 	s.pending = append(s.pending, s.cur)
+	s.segsSent = append(s.segsSent, s.segs)
+	select {
+	case s.segs = <-s.segPool:
+	default:
+		s.segs = make([]capture.Segment, 0, batchSize)
+	}
 	s.cur = make([]*shardBatch, s.n)
 	for w := range s.cur {
 		s.cur[w] = s.batch()
@@ -276,6 +303,8 @@ func (s *Sharded) send(flush bool) {
 func (s *Sharded) merge() {
 	batches := s.pending[0]
 	s.pending = s.pending[1:]
+	segs := s.segsSent[0]
+	s.segsSent = s.segsSent[1:]
 	ev := s.merged[:0]
 	for w, b := range batches {
 		got := <-s.out[w]
@@ -316,7 +345,12 @@ func (s *Sharded) merge() {
 	}
 	clear(ev)
 	s.merged = ev[:0]
+	select {
+	case s.segPool <- segs[:0]:
+	default:
+	}
 	for _, b := range batches {
+		b.segs = nil
 		for _, c := range b.chunks {
 			select {
 			case s.chunkPool <- c[:0]:

@@ -134,15 +134,22 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, set setting
 		}
 	}
 	defer bar.stop()
-	var seg capture.Segment
+	// A Sharded lends the slot the segment is to be tracked from, which
+	// spares a copy per packet.
+	slots, _ := t.(interface{ Slot() *capture.Segment })
+	var scratch capture.Segment
 	for {
-		if err = r.Next(&seg); err != nil {
+		seg := &scratch
+		if slots != nil {
+			seg = slots.Slot()
+		}
+		if err = r.Next(seg); err != nil {
 			break
 		}
 		if sum.First.IsZero() {
 			sum.First = seg.Time
 		}
-		t.Track(&seg)
+		t.Track(seg)
 		if r.Stats.Packets%65536 == 0 {
 			if ctx.Err() != nil {
 				err = fmt.Errorf("%s: %w", name, ctx.Err())
