@@ -159,6 +159,12 @@ func TestProfileFlags(t *testing.T) {
 			t.Errorf("%s: %d bytes, %v: not a pprof profile", p, len(b), err)
 		}
 	}
+	// --alloc-stats (hidden, for the benchmark command) reports the run's
+	// allocations on stderr.
+	_, errOut, err := runCLI(t, nil, "read", "--alloc-stats", "-o", "ndjson", demo)
+	if err != nil || !strings.Contains(errOut, "alloc-stats: mallocs=") {
+		t.Errorf("--alloc-stats: %q, %v", errOut, err)
+	}
 	os.Remove(mem)
 	if _, _, err := runCLI(t, nil, "read", "--memprofile", mem, filepath.Join(dir, "missing.pcap")); err == nil {
 		t.Fatal("read of a missing file succeeded")
