@@ -32,6 +32,7 @@ func appendConnHead(b []byte, file string) []byte {
 // ids are known.
 func AppendConnTail(b []byte, c *tracker.Conn) []byte {
 	o := c.Outcome()
+	var tc timeCache
 	b = append(b, `,"incarnation":`...)
 	b = strconv.AppendInt(b, int64(c.Incarnation), 10)
 	b = append(b, `,"client":"`...)
@@ -58,9 +59,9 @@ func AppendConnTail(b []byte, c *tracker.Conn) []byte {
 	b = append(b, `,"partial":`...)
 	b = strconv.AppendBool(b, c.Partial)
 	b = append(b, `,"start":`...)
-	b = appendTime(b, c.Start)
+	b = tc.appendTime(b, c.Start)
 	b = append(b, `,"end":`...)
-	b = appendTime(b, c.Last)
+	b = tc.appendTime(b, c.Last)
 	b = append(b, `,"duration_s":`...)
 	b = appendFloat(b, c.Duration().Seconds())
 	b = append(b, `,"first_frame":`...)
@@ -112,7 +113,7 @@ func AppendConnTail(b []byte, c *tracker.Conn) []byte {
 		b = append(b, `,"frame":`...)
 		b = strconv.AppendInt(b, a.Frame, 10)
 		b = append(b, `,"time":`...)
-		b = appendTime(b, a.Time)
+		b = tc.appendTime(b, a.Time)
 		b = append(b, `,"count":`...)
 		b = strconv.AppendInt(b, int64(a.Count), 10)
 		b = append(b, `,"text":`...)
@@ -134,7 +135,7 @@ func AppendConnTail(b []byte, c *tracker.Conn) []byte {
 		b = append(b, `,"frame":`...)
 		b = strconv.AppendInt(b, t.Frame, 10)
 		b = append(b, `,"time":`...)
-		b = appendTime(b, t.Time)
+		b = tc.appendTime(b, t.Time)
 		b = append(b, `,"rule":`...)
 		b = appendQuoted(b, t.Rule.String())
 		b = append(b, '}')
@@ -157,33 +158,78 @@ func appendTime(b []byte, t time.Time) []byte {
 	return append(b, '"')
 }
 
+// timeCache remembers the date and time of day, to the second, of the last
+// UTC time a record formatted: most of a connection's times fall in one
+// second, and then only the fraction is formatted anew.
+type timeCache struct {
+	sec  int64
+	text [19]byte // "2006-01-02T15:04:05"
+	ok   bool
+}
+
+// appendTime is appendTime through the cache.
+func (tc *timeCache) appendTime(b []byte, t time.Time) []byte {
+	if t.Location() != time.UTC {
+		return appendTime(b, t)
+	}
+	sec := t.Unix()
+	if !tc.ok || sec != tc.sec {
+		text, ok := dateTime(t)
+		if !ok {
+			tc.ok = false
+			return appendTime(b, t)
+		}
+		tc.sec, tc.text, tc.ok = sec, text, true
+	}
+	b = append(b, '"')
+	b = append(b, tc.text[:]...)
+	b = appendFraction(b, t.Nanosecond())
+	return append(b, 'Z', '"')
+}
+
 // appendRFC3339Nano is t.AppendFormat(b, time.RFC3339Nano) written out for
 // UTC times of years 0 to 9999, every capture's: the general formatter
 // was a twentieth of a run's time. Other times take the general path.
 func appendRFC3339Nano(b []byte, t time.Time) []byte {
-	year, month, day := t.Date()
-	if t.Location() != time.UTC || year < 0 || year > 9999 {
+	text, ok := dateTime(t)
+	if t.Location() != time.UTC || !ok {
 		return t.AppendFormat(b, time.RFC3339Nano)
 	}
-	hour, minute, sec := t.Clock()
-	b = append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
-		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
-		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
-		byte('0'+sec/10), byte('0'+sec%10))
-	if ns := t.Nanosecond(); ns != 0 {
-		var frac [10]byte
-		frac[0] = '.'
-		for i := 9; i >= 1; i-- {
-			frac[i] = byte('0' + ns%10)
-			ns /= 10
-		}
-		n := 10
-		for frac[n-1] == '0' {
-			n--
-		}
-		b = append(b, frac[:n]...)
-	}
+	b = append(b, text[:]...)
+	b = appendFraction(b, t.Nanosecond())
 	return append(b, 'Z')
+}
+
+// dateTime returns "2006-01-02T15:04:05" for t, if its year is 0 to 9999.
+func dateTime(t time.Time) ([19]byte, bool) {
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return [19]byte{}, false
+	}
+	hour, minute, sec := t.Clock()
+	return [19]byte{byte('0' + year/1000), byte('0' + year/100%10), byte('0' + year/10%10), byte('0' + year%10), '-',
+		byte('0' + month/10), byte('0' + month%10), '-', byte('0' + day/10), byte('0' + day%10), 'T',
+		byte('0' + hour/10), byte('0' + hour%10), ':', byte('0' + minute/10), byte('0' + minute%10), ':',
+		byte('0' + sec/10), byte('0' + sec%10)}, true
+}
+
+// appendFraction appends ".123" for 123 ms, nothing for 0, as RFC3339Nano
+// does: trailing zeros dropped.
+func appendFraction(b []byte, ns int) []byte {
+	if ns == 0 {
+		return b
+	}
+	var frac [10]byte
+	frac[0] = '.'
+	for i := 9; i >= 1; i-- {
+		frac[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	n := 10
+	for frac[n-1] == '0' {
+		n--
+	}
+	return append(b, frac[:n]...)
 }
 
 // appendFloat appends f as encoding/json does for a float64.

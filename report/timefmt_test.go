@@ -39,3 +39,28 @@ func FuzzAppendRFC3339Nano(f *testing.F) {
 		}
 	})
 }
+
+// The per-record cache of the second's text must not change a byte:
+// times in the same second, the next second, across midnight and years,
+// before 1970 and outside years 0-9999, and in another zone.
+func TestTimeCacheMatchesTime(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	base := []time.Time{
+		time.Date(2026, 12, 31, 23, 59, 59, 999999000, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 500, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(-5, 1, 1, 0, 0, 0, 7, time.UTC),
+		time.Unix(1700000000, 0).In(time.FixedZone("x", 3600)),
+	}
+	var tc timeCache
+	for _, b := range base {
+		tm := b
+		for range 2000 {
+			want := `"` + tm.Format(time.RFC3339Nano) + `"`
+			if got := string(tc.appendTime(nil, tm)); got != want {
+				t.Fatalf("%v: got %s, want %s", tm, got, want)
+			}
+			tm = tm.Add(time.Duration(r.Int64N(int64(300 * time.Millisecond))))
+		}
+	}
+}
