@@ -1,6 +1,9 @@
 package capture
 
-import "net/netip"
+import (
+	"encoding/binary"
+	"net/netip"
+)
 
 // Key identifies a TCP conversation regardless of direction: both endpoints
 // in a canonical order plus the VLAN ids, so one 4-tuple seen on two VLANs is
@@ -24,10 +27,12 @@ func KeyOf(s *Segment) (k Key, fromHi bool) {
 }
 
 func less(a [16]byte, ap uint16, b [16]byte, bp uint16) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
+	// Byte order is the order of the big-endian words.
+	if x, y := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8]); x != y {
+		return x < y
+	}
+	if x, y := binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]); x != y {
+		return x < y
 	}
 	return ap < bp
 }
