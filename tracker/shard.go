@@ -160,7 +160,7 @@ func worker(cfg Config, in <-chan *shardBatch, out chan<- *shardBatch, chunkPool
 			frame = 1<<63 - 1
 			t.Flush()
 		}
-		b.late, b.open = t.late, len(t.conns)
+		b.late, b.open = t.late, t.conns.len()
 		if len(t.prepared) > 0 {
 			t.chunks = append(t.chunks, t.prepared)
 			t.prepared = nil

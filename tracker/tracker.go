@@ -35,8 +35,7 @@ type Tracker struct {
 	cfg       Config
 	emit      func(*Conn)
 	onEvent   func(Event)
-	conns     map[capture.Key]*Conn
-	deletes   int // since conns was last rebuilt
+	conns     connTable
 	nextID    uint64
 	now       time.Time
 	nextSweep time.Time
@@ -114,7 +113,7 @@ type timer struct {
 
 // New returns a Tracker that hands finished connections to emit.
 func New(cfg Config, emit func(*Conn)) *Tracker {
-	return &Tracker{cfg: cfg, emit: emit, conns: make(map[capture.Key]*Conn), tombs: newTombstones()}
+	return &Tracker{cfg: cfg, emit: emit, conns: newConnTable(), tombs: newTombstones()}
 }
 
 // OnEvent asks for every transition and every new anomaly to be handed to
@@ -122,7 +121,7 @@ func New(cfg Config, emit func(*Conn)) *Tracker {
 func (t *Tracker) OnEvent(fn func(Event)) { t.onEvent = fn }
 
 // Open returns the number of connections in memory.
-func (t *Tracker) Open() int { return len(t.conns) }
+func (t *Tracker) Open() int { return t.conns.len() }
 
 // Evicted returns how many connections were evicted because the table held
 // Config.MaxConns connections.
@@ -143,9 +142,7 @@ func (t *Tracker) NoteCaptureLoss(n uint64) {
 	if n == 0 {
 		return
 	}
-	for _, c := range t.conns {
-		c.CaptureLoss = true
-	}
+	t.conns.each(func(c *Conn) { c.CaptureLoss = true })
 }
 
 // Advance moves capture time to now, if that is later, and runs the timers
@@ -170,7 +167,8 @@ func (t *Tracker) Track(s *capture.Segment) {
 
 func (t *Tracker) track(s *capture.Segment) {
 	key, _ := capture.KeyOf(s)
-	c := t.conns[key]
+	h := hashKey(&key)
+	c := t.conns.get(h, &key)
 	syn := s.Flags&(capture.SYN|capture.ACK|capture.RST) == capture.SYN
 	var prev past
 	hasPrev := false
@@ -185,7 +183,6 @@ func (t *Tracker) track(s *capture.Segment) {
 	}
 	if c == nil {
 		if !hasPrev && t.tombs.len() > 0 {
-			h := hashKey(&key)
 			if p, ok := t.tombs.get(h); ok && p.until > s.Time.UnixNano() {
 				if !syn {
 					// A late segment of a connection already handed on.
@@ -196,11 +193,11 @@ func (t *Tracker) track(s *capture.Segment) {
 				prev, hasPrev = p, true
 			}
 		}
-		if t.cfg.MaxConns > 0 && len(t.conns) >= t.cfg.MaxConns {
+		if t.cfg.MaxConns > 0 && t.conns.len() >= t.cfg.MaxConns {
 			t.evict()
 		}
 		c = t.newConn(key, s)
-		t.conns[key] = c
+		t.conns.put(h, c)
 		if hasPrev {
 			c.Incarnation = int(prev.incarnation) + 1
 			c.noteReuse(&prev, s)
@@ -412,13 +409,7 @@ func (t *Tracker) Release(c *Conn) {
 
 // finish hands c on and forgets it.
 func (t *Tracker) finish(c *Conn) {
-	if t.conns[c.Key] == c {
-		delete(t.conns, c.Key)
-		t.deletes++
-		if t.deletes > 4*len(t.conns)+4096 {
-			t.rebuild()
-		}
-	}
+	t.conns.remove(c)
 	t.lru.remove(c)
 	c.done = true
 	nt, na := len(c.Transitions), len(c.Anomalies)
@@ -431,20 +422,6 @@ func (t *Tracker) finish(c *Conn) {
 	if !t.shard {
 		t.prepared = t.prepared[:0]
 	}
-}
-
-// rebuild copies conns into a new map. Go's maps leave a tombstone in
-// every slot a delete frees when its group is full, and a lookup probes
-// past tombstones: with a connection created and deleted for every dozen
-// packets, probe sequences grew until lookups took a sixth of the run.
-// Copying every 4*len deletes keeps them short at an amortised cost of
-// a quarter of an insert per delete.
-func (t *Tracker) rebuild() {
-	m := make(map[capture.Key]*Conn, len(t.conns))
-	for k, c := range t.conns {
-		m[k] = c
-	}
-	t.conns, t.deletes = m, 0
 }
 
 // sweep runs the timers that are due: TIME_WAIT expiry, the linger of
@@ -584,10 +561,8 @@ func mix64(x uint64) uint64 {
 // Flush ends the capture: every connection still in memory is handed on, in
 // order of first appearance.
 func (t *Tracker) Flush() {
-	rest := make([]*Conn, 0, len(t.conns))
-	for _, c := range t.conns {
-		rest = append(rest, c)
-	}
+	rest := make([]*Conn, 0, t.conns.len())
+	t.conns.each(func(c *Conn) { rest = append(rest, c) })
 	slices.SortFunc(rest, func(a, b *Conn) int { return cmp.Compare(a.ID, b.ID) })
 	for _, c := range rest {
 		nt := len(c.Transitions)
