@@ -52,36 +52,35 @@ func (p *pcapRecords) release() {
 	}
 }
 
-// ZeroCopyReadPacketData returns the next record's bytes, valid until the
-// next call.
-func (p *pcapRecords) ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error) {
+// next returns the next record's bytes, valid until the next call, and
+// its timestamp.
+func (p *pcapRecords) next() ([]byte, time.Time, error) {
 	p.release()
-	var ci gopacket.CaptureInfo
 	h, err := p.buf.Peek(16)
 	if len(h) < 16 {
 		if len(h) == 0 && err == io.EOF {
-			return nil, ci, io.EOF
+			return nil, time.Time{}, io.EOF
 		}
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		p.buf.Discard(len(h)) // consumed, so the error can say how much was there
-		return nil, ci, err
+		return nil, time.Time{}, err
 	}
 	// As pcapgo: the sub-second field is multiplied in 32 bits.
 	sec, frac, caplen, length := binary.LittleEndian.Uint32(h[0:4]), binary.LittleEndian.Uint32(h[4:8]), binary.LittleEndian.Uint32(h[8:12]), binary.LittleEndian.Uint32(h[12:16])
 	if p.bigEnd {
 		sec, frac, caplen, length = binary.BigEndian.Uint32(h[0:4]), binary.BigEndian.Uint32(h[4:8]), binary.BigEndian.Uint32(h[8:12]), binary.BigEndian.Uint32(h[12:16])
 	}
-	ci.Timestamp = time.Unix(int64(sec), int64(frac*p.nanos)).UTC()
-	ci.CaptureLength, ci.Length = int(caplen), int(length)
-	if ci.CaptureLength < 0 || ci.CaptureLength > p.maxLen {
-		return nil, ci, fmt.Errorf("capture length exceeds snap length: %d > %d", ci.CaptureLength, p.snaplen)
+	ts := time.Unix(int64(sec), int64(frac*p.nanos)).UTC()
+	capLen, origLen := int(caplen), int(length)
+	if capLen < 0 || capLen > p.maxLen {
+		return nil, ts, fmt.Errorf("capture length exceeds snap length: %d > %d", capLen, p.snaplen)
 	}
-	if ci.CaptureLength > ci.Length {
-		return nil, ci, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
+	if capLen > origLen {
+		return nil, ts, fmt.Errorf("capture length exceeds original packet length: %d > %d", capLen, origLen)
 	}
-	n := 16 + ci.CaptureLength
+	n := 16 + capLen
 	if n <= p.buf.Size() {
 		rec, err := p.buf.Peek(n)
 		if len(rec) < n {
@@ -89,16 +88,16 @@ func (p *pcapRecords) ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, er
 				err = io.ErrUnexpectedEOF
 			}
 			p.buf.Discard(len(rec))
-			return nil, ci, err
+			return nil, ts, err
 		}
 		p.pending = n
-		return rec[16:n:n], ci, nil
+		return rec[16:n:n], ts, nil
 	}
 	// A record longer than the buffer: copied, growing with what the file
 	// really holds, so a lying length cannot make us allocate it up front.
 	p.buf.Discard(16)
 	p.big = p.big[:0]
-	for left := ci.CaptureLength; left > 0; {
+	for left := capLen; left > 0; {
 		chunk := min(left, p.buf.Size())
 		at := len(p.big)
 		p.big = append(p.big, make([]byte, chunk)...)
@@ -106,9 +105,9 @@ func (p *pcapRecords) ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, er
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, ci, err
+			return nil, ts, err
 		}
 		left -= chunk
 	}
-	return p.big, ci, nil
+	return p.big, ts, nil
 }

@@ -127,7 +127,7 @@ func NewReader(name string, r io.Reader) (*Reader, error) {
 			return nil, rd.errorf(0, 0, "bad pcap file header: %w", err)
 		}
 		rd.pcap = newPcapRecords(rd.buf, m, p)
-		rd.src, rd.link = rd.pcap, p.LinkType()
+		rd.link = p.LinkType()
 	case 0x0a0d0d0a:
 		rd.ngPacketStart(0) // learn the section's byte order
 		p, err := pcapgo.NewNgReader(rd.buf, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
@@ -177,7 +177,14 @@ func (r *Reader) Next(seg *Segment) error {
 		if r.ng {
 			off = r.ngPacketStart(off)
 		}
-		data, ci, err := r.src.ZeroCopyReadPacketData()
+		var data []byte
+		var ci gopacket.CaptureInfo
+		var err error
+		if r.pcap != nil {
+			data, ci.Timestamp, err = r.pcap.next()
+		} else {
+			data, ci, err = r.src.ZeroCopyReadPacketData()
+		}
 		if err != nil {
 			return r.readError(off, err)
 		}
