@@ -9,7 +9,7 @@ import (
 
 // fast decodes the common case, untagged Ethernet carrying an IPv4 header
 // without options or an IPv6 header without extension headers, carrying
-// TCP, straight from the bytes. It gives exactly what the general path
+// TCP whose header was captured whole, straight from the bytes. It gives exactly what the general path
 // gives for such frames and reports false, having changed nothing that
 // matters, for every other frame: those take the general path, which
 // follows gopacket's decoders (and their error messages) layer by layer.
@@ -28,14 +28,16 @@ func (d *Decoder) fast(data []byte, link layers.LinkType, seg *Segment) bool {
 			return false
 		}
 		total := int(binary.BigEndian.Uint16(ip[2:4]))
-		if total < 20 || total > len(ip) {
-			return false
+		if total < 20 {
+			return false // 0 (TSO) and the malformed
 		}
 		if binary.BigEndian.Uint16(ip[6:8])&0x3fff != 0 { // MF or a fragment offset
 			return false
 		}
 		src, dst = netip.AddrFrom4([4]byte(ip[12:16])), netip.AddrFrom4([4]byte(ip[16:20]))
-		tcp, ipPayload = ip[20:total], total-20
+		// A snap length may have cut the packet: the payload is what is
+		// there, its length the IP header's.
+		tcp, ipPayload = ip[20:min(total, len(ip))], total-20
 	case 0x86dd:
 		ip := data[14:]
 		if len(ip) < 40 || ip[6] != 6 {

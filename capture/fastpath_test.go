@@ -2,6 +2,7 @@ package capture
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -23,6 +24,19 @@ func captureFrames(t testing.TB) []frame {
 	for _, pattern := range []string{"../testdata/*.pcap*", "../testdata/anomalies/*.pcap*", "../../shared/captures/*.pcap*"} {
 		m, _ := filepath.Glob(pattern)
 		files = append(files, m...)
+	}
+	// The benchmark corpus' kind of traffic (snap length 128, IPv4 and
+	// IPv6, options), from the shared generator when it is there.
+	if gen := "../../shared/bench"; !testing.Short() {
+		if _, err := os.Stat(filepath.Join(gen, "synthgen")); err == nil {
+			out := filepath.Join(t.TempDir(), "synth.pcap")
+			cmd := exec.Command("go", "run", "./synthgen", "-o", out, "-conns", "2000", "-rate", "400", "-seed", "3")
+			cmd.Dir = gen
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("synthgen: %v\n%s", err, b)
+			}
+			files = append(files, out)
+		}
 	}
 	var frames []frame
 	for _, name := range files {
