@@ -76,6 +76,7 @@ type Conn struct {
 	closedSince   time.Time
 	synTimes      [2][]time.Time  // times of each side's SYN (or SYN-ACK) sends
 	synBuf        [2][2]time.Time // synTimes' first backing arrays
+	synSegs       []synSeg        // every segment while only client SYNs came (Config.Park)
 	synFrames     [2]int64        // frame of each side's first SYN retransmission
 	finFrames     [2]int64        // frame of each side's first FIN retransmission
 	reuseIndex    int             // 1 + index of a reuse-in-time-wait awaiting the holder's answer

@@ -60,11 +60,13 @@ type shardOp struct {
 // shardEvent is what a worker reports: a connection created or handed on,
 // with the place in the single-tracker order it belongs to.
 type shardEvent struct {
-	frame   int64 // the frame during whose processing it happened; MaxInt64 at Flush
-	timers  bool  // during the timers that ran before that frame
-	created bool  // created (else handed on)
-	seq     int   // the order within the worker
-	c       *Conn
+	frame   int64  // the frame during whose processing it happened; MaxInt64 at Flush
+	timers  bool   // during the timers that ran before that frame
+	created bool   // created (else handed on)
+	seq     int    // the order within the worker
+	id      uint64 // the connection's provisional id (its first frame)
+	c       *Conn  // handed on (nil for a creation: the Conn may be reused,
+	// parked, before the creation is merged)
 }
 
 type shardBatch struct {
@@ -119,7 +121,7 @@ func worker(cfg Config, in <-chan *shardBatch, out chan<- *shardBatch, chunkPool
 	var timers bool
 	seq := 0
 	t := New(cfg, func(c *Conn) {
-		cur.events = append(cur.events, shardEvent{frame: frame, timers: timers, seq: seq, c: c})
+		cur.events = append(cur.events, shardEvent{frame: frame, timers: timers, seq: seq, c: c, id: c.ID})
 		seq++
 	})
 	t.newChunk = func() []byte {
@@ -132,7 +134,7 @@ func worker(cfg Config, in <-chan *shardBatch, out chan<- *shardBatch, chunkPool
 	}
 	t.shard = true
 	t.onCreate = func(c *Conn) {
-		cur.events = append(cur.events, shardEvent{frame: frame, created: true, seq: seq, c: c})
+		cur.events = append(cur.events, shardEvent{frame: frame, created: true, seq: seq, id: c.ID})
 		seq++
 	}
 	for b := range in {
@@ -160,7 +162,7 @@ func worker(cfg Config, in <-chan *shardBatch, out chan<- *shardBatch, chunkPool
 			frame = 1<<63 - 1
 			t.Flush()
 		}
-		b.late, b.open = t.late, t.conns.len()
+		b.late, b.open = t.late, t.Open()
 		if len(t.prepared) > 0 {
 			t.chunks = append(t.chunks, t.prepared)
 			t.prepared = nil
@@ -328,18 +330,18 @@ func (s *Sharded) merge() {
 			return 1
 		}
 		if a.timers || a.frame == 1<<63-1 {
-			return cmp.Compare(a.c.ID, b.c.ID)
+			return cmp.Compare(a.id, b.id)
 		}
 		return cmp.Compare(a.seq, b.seq)
 	})
 	for _, e := range ev {
 		if e.created {
 			s.nextID++
-			s.ids[e.c.ID] = s.nextID
+			s.ids[e.id] = s.nextID
 			continue
 		}
-		id := s.ids[e.c.ID]
-		delete(s.ids, e.c.ID)
+		id := s.ids[e.id]
+		delete(s.ids, e.id)
 		e.c.ID = id
 		s.emit(e.c)
 	}

@@ -18,6 +18,11 @@ import (
 // that many workers and returns the NDJSON of what was handed on, in order.
 // With release, every connection is released for reuse once formatted.
 func records(t *testing.T, file string, workers int, release bool) ([]byte, int64) {
+	return recordsWith(t, file, workers, release, false)
+}
+
+// recordsWith is records, parking SYN-only connections if park.
+func recordsWith(t *testing.T, file string, workers int, release, park bool) ([]byte, int64) {
 	t.Helper()
 	r, err := capture.Open(file)
 	if err != nil {
@@ -25,6 +30,7 @@ func records(t *testing.T, file string, workers int, release bool) ([]byte, int6
 	}
 	defer r.Close()
 	cfg, _ := tracker.Profile("linux")
+	cfg.Park = park
 	var out []byte
 	var rel func(*tracker.Conn)
 	emit := func(c *tracker.Conn) {
@@ -119,4 +125,49 @@ func firstDiff(a, b []byte) string {
 		}
 	}
 	return ""
+}
+
+// Parking SYN-only connections changes nothing that is handed on: the
+// same records in the same order, with one tracker or several, with and
+// without release.
+func TestParkingMatchesTracker(t *testing.T) {
+	files := shardCaptures(t)
+	for _, file := range files {
+		want, wantLate := records(t, file, 0, false)
+		for _, n := range []int{0, 2} {
+			for _, release := range []bool{false, true} {
+				got, gotLate := recordsWith(t, file, n, release, true)
+				if !bytes.Equal(got, want) || gotLate != wantLate {
+					t.Errorf("%s parking, %d workers (release %v): output differs (%d vs %d bytes, late %d vs %d)%s",
+						filepath.Base(file), n, release, len(got), len(want), gotLate, wantLate, firstDiff(got, want))
+				}
+			}
+		}
+	}
+}
+
+// Parking does happen: the SYN scan's unanswered SYNs are parked two
+// seconds after they were sent, and replayed at the end.
+func TestParkingParks(t *testing.T) {
+	file := "../../shared/captures/sanders__synscan.pcapng"
+	r, err := capture.Open(file)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer r.Close()
+	cfg, _ := tracker.Profile("linux")
+	cfg.Park = true
+	emitted := 0
+	tr := tracker.New(cfg, func(*tracker.Conn) { emitted++ })
+	var seg capture.Segment
+	for r.Next(&seg) == nil {
+		tr.Track(&seg)
+	}
+	if tr.Parked() < 1000 || tr.Open() < tr.Parked() {
+		t.Errorf("%d parked, %d open at the end of the SYN scan; want over 1000 parked", tr.Parked(), tr.Open())
+	}
+	tr.Flush()
+	if tr.Parked() != 0 || emitted != 1994 {
+		t.Errorf("after Flush: %d parked, %d handed on (want 0, 1994)", tr.Parked(), emitted)
+	}
 }

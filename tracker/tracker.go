@@ -49,6 +49,12 @@ type Tracker struct {
 	timers  [numTimerKinds]timerQueue
 	expired []*Conn // reused by sweep
 	free    []*Conn // released connections, for newConn to reuse
+
+	// Parked connections (Config.Park): by key, and by deadline; parkQ
+	// holds the timers that park them.
+	parked    map[capture.Key]*parked
+	parkQueue parkHeap
+	parkQ     timerQueue
 	// prepared is the chunk Config.Prepare appends to: reused after each
 	// connection by a Tracker, handed on with its batch by a Sharded's
 	// workers (full ones in chunks), which get fresh ones from newChunk.
@@ -121,7 +127,7 @@ func New(cfg Config, emit func(*Conn)) *Tracker {
 func (t *Tracker) OnEvent(fn func(Event)) { t.onEvent = fn }
 
 // Open returns the number of connections in memory.
-func (t *Tracker) Open() int { return t.conns.len() }
+func (t *Tracker) Open() int { return t.conns.len() + len(t.parked) }
 
 // Evicted returns how many connections were evicted because the table held
 // Config.MaxConns connections.
@@ -143,6 +149,9 @@ func (t *Tracker) NoteCaptureLoss(n uint64) {
 		return
 	}
 	t.conns.each(func(c *Conn) { c.CaptureLoss = true })
+	for _, p := range t.parked {
+		p.captureLoss = true
+	}
 }
 
 // Advance moves capture time to now, if that is later, and runs the timers
@@ -169,6 +178,11 @@ func (t *Tracker) track(s *capture.Segment) {
 	key, _ := capture.KeyOf(s)
 	h := hashKey(&key)
 	c := t.conns.get(h, &key)
+	if c == nil && len(t.parked) > 0 {
+		if p := t.parked[key]; p != nil {
+			c = t.unpark(p)
+		}
+	}
 	syn := s.Flags&(capture.SYN|capture.ACK|capture.RST) == capture.SYN
 	var prev past
 	hasPrev := false
@@ -213,6 +227,9 @@ func (t *Tracker) track(s *capture.Segment) {
 		from = Client
 	}
 	c.update(s, from)
+	if t.cfg.Park && (len(c.synSegs) > 0 || c.Dir[Client].Packets == 1 && from == Client) && t.parking() {
+		t.recordSYN(c, s)
+	}
 	if c.closedSince.IsZero() && c.bothClosed() {
 		c.closedSince = s.Time
 		t.after(lingerTimer, c, s.Time, t.cfg.ClosedLinger)
@@ -307,14 +324,23 @@ func (t *Tracker) newConn(key capture.Key, s *capture.Segment) *Conn {
 	if t.shard {
 		id = uint64(s.Frame)
 	}
+	c := t.makeConn(key, s, id)
+	if t.onCreate != nil {
+		t.onCreate(c)
+	}
+	return c
+}
+
+// makeConn is newConn with the id given.
+func (t *Tracker) makeConn(key capture.Key, s *capture.Segment, id uint64) *Conn {
 	var c *Conn
 	if n := len(t.free); n > 0 {
 		c = t.free[n-1]
 		t.free[n-1] = nil
 		t.free = t.free[:n-1]
-		tr, an, gen := c.Transitions[:0], c.Anomalies[:0], c.gen+1
+		tr, an, syns, gen := c.Transitions[:0], c.Anomalies[:0], c.synSegs[:0], c.gen+1
 		*c = Conn{ID: id, Key: key, Start: s.Time, FirstFrame: s.Frame, Incarnation: 1}
-		c.Transitions, c.Anomalies, c.gen = tr, an, gen
+		c.Transitions, c.Anomalies, c.synSegs, c.gen = tr, an, syns, gen
 	} else {
 		c = &Conn{ID: id, Key: key, Start: s.Time, FirstFrame: s.Frame, Incarnation: 1}
 		// A connection's life is some ten transitions: one allocation for them.
@@ -341,9 +367,6 @@ func (t *Tracker) newConn(key capture.Key, s *capture.Segment) *Conn {
 	c.State = c.Initial
 	if s.Src == c.Server {
 		c.FirstSide = Server
-	}
-	if t.onCreate != nil {
-		t.onCreate(c)
 	}
 	return c
 }
@@ -449,6 +472,10 @@ func (t *Tracker) sweep() {
 	if t.cfg.IdleTimeout > 0 && (minIdle <= 0 || t.cfg.IdleTimeout < minIdle) {
 		minIdle = t.cfg.IdleTimeout
 	}
+	if t.parking() {
+		t.parkDue(now, minIdle)
+	}
+	t.unparkDue(now)
 	// The list is in the order of lruAt, which trails Last by less than
 	// lruGranularity: every connection idle for minIdle is before the first
 	// whose lruAt is more recent than that.
@@ -561,6 +588,7 @@ func mix64(x uint64) uint64 {
 // Flush ends the capture: every connection still in memory is handed on, in
 // order of first appearance.
 func (t *Tracker) Flush() {
+	t.unparkAll()
 	rest := make([]*Conn, 0, t.conns.len())
 	t.conns.each(func(c *Conn) { rest = append(rest, c) })
 	slices.SortFunc(rest, func(a, b *Conn) int { return cmp.Compare(a.ID, b.ID) })

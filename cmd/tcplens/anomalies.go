@@ -34,6 +34,7 @@ worse was found, so a CI job can fail on a capture that shows a regression.`,
 				return err
 			}
 			cfg.progress = progressTo(cmd.ErrOrStderr(), tf.quiet)
+			cfg.Park = true // files are read without events or a table limit
 			threshold, err := parseSeverity(failOn)
 			if err != nil {
 				return err

@@ -32,6 +32,7 @@ states each side went through, how the connection ended and its anomalies.`,
 				return err
 			}
 			cfg.progress = progressTo(cmd.ErrOrStderr(), tf.quiet)
+			cfg.Park = true // files are read without events or a table limit
 			switch format {
 			case "table", "json", "ndjson":
 			default:

@@ -1,0 +1,211 @@
+package tracker
+
+import (
+	"container/heap"
+	"math"
+	"net/netip"
+	"time"
+
+	"github.com/tcplens/tcplens/capture"
+)
+
+// parkAfter is how long a connection that has seen nothing but its
+// client's SYNs stays a whole Conn before it is parked.
+const parkAfter = 2 * time.Second
+
+// A connection whose client's SYN went unanswered is held for the connect
+// timeout (127 s on Linux), and on a busy link or in a port scan those are
+// most of the connections in memory: a 20 M-packet capture of the
+// benchmark corpus held 50,600 of them at once. With Config.Park such a
+// connection is parked after parkAfter without packets: its Conn is
+// reused, and what is kept is its id and the SYN segments themselves.
+// Its next packet, its timeout or the end of the capture replays them into
+// a Conn, which is then exactly what it would have been: the state of a
+// connection is a function of its segments, and nothing but the idle
+// timeout happens to a connection in SYN_SENT.
+type parked struct {
+	key            capture.Key
+	client, server netip.AddrPort
+	id             uint64
+	segs           []synSeg
+	deadline       int64 // Unix ns: Last + the shortest idle timeout
+	captureLoss    bool
+	at             int // index in the heap; -1 once unparked
+}
+
+// synSeg is a client's SYN segment as kept for parking: a capture.Segment
+// without what the connection itself says (addresses, ports, VLANs) and
+// without SACK blocks (a SYN with some is not kept).
+type synSeg struct {
+	frame             int64
+	time              time.Time
+	seq, ack          uint32
+	tsVal, tsEcr      uint32
+	payload, captured int32
+	iface             int32
+	flags             capture.Flags
+	window, mss       uint16
+	wscale            int8
+	sackPerm, hasTS   bool
+}
+
+// keep returns s as a synSeg of c, if it can be one.
+func keep(c *Conn, s *capture.Segment) (synSeg, bool) {
+	if s.Src != c.Client || s.Dst != c.Server || s.NumSACK != 0 ||
+		s.PayloadLen > math.MaxInt32 || s.CapturedPayload > math.MaxInt32 || s.Interface > math.MaxInt32 || s.Interface < 0 {
+		return synSeg{}, false
+	}
+	return synSeg{frame: s.Frame, time: s.Time, seq: s.Seq, ack: s.Ack, tsVal: s.TSVal, tsEcr: s.TSEcr,
+		payload: int32(s.PayloadLen), captured: int32(s.CapturedPayload), iface: int32(s.Interface), flags: s.Flags,
+		window: s.Window, mss: s.MSS, wscale: s.WindowScale, sackPerm: s.SACKPerm, hasTS: s.HasTS}, true
+}
+
+// segment returns the segment g was kept from.
+func (p *parked) segment(g *synSeg) capture.Segment {
+	return capture.Segment{Frame: g.frame, Time: g.time, Interface: int(g.iface), Src: p.client, Dst: p.server, VLAN: p.key.VLAN,
+		Seq: g.seq, Ack: g.ack, Flags: g.flags, Window: g.window, MSS: g.mss, WindowScale: g.wscale, SACKPerm: g.sackPerm,
+		HasTS: g.hasTS, TSVal: g.tsVal, TSEcr: g.tsEcr, PayloadLen: int(g.payload), CapturedPayload: int(g.captured)}
+}
+
+// parkHeap orders parked connections by deadline.
+type parkHeap []*parked
+
+func (h parkHeap) Len() int           { return len(h) }
+func (h parkHeap) Less(i, j int) bool { return h[i].deadline < h[j].deadline }
+func (h parkHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].at, h[j].at = i, j
+}
+func (h *parkHeap) Push(x any) {
+	p := x.(*parked)
+	p.at = len(*h)
+	*h = append(*h, p)
+}
+func (h *parkHeap) Pop() any {
+	old := *h
+	p := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	p.at = -1
+	return p
+}
+
+// Parked returns how many connections are parked (Config.Park).
+func (t *Tracker) Parked() int { return len(t.parked) }
+
+// parking reports whether connections are parked at all: only when asked
+// (Config.Park), with no OnEvent listener (a parked connection's events
+// could not be told) and no table limit (which counts Conns).
+func (t *Tracker) parking() bool {
+	return t.cfg.Park && t.onEvent == nil && t.cfg.MaxConns <= 0
+}
+
+// synOnly reports whether c has seen nothing but SYNs from its client,
+// each of them recorded in c.synSegs. What it has noted came from those
+// segments (a retransmitted SYN), which replaying notes again; the first
+// incarnation only, as a reuse is noted from a tombstone, not a segment.
+func (c *Conn) synOnly() bool {
+	return c.Initial == [2]State{Closed, Listen} && c.State == [2]State{SynSent, Listen} &&
+		c.Incarnation == 1 && c.Dir[Server].Packets == 0 && int64(len(c.synSegs)) == c.Dir[Client].Packets
+}
+
+// recordSYN keeps segment s, just applied to c, while c has seen nothing
+// but client SYNs, and sets the timer to park it.
+func (t *Tracker) recordSYN(c *Conn, s *capture.Segment) {
+	if len(c.synSegs) == 0 && c.Dir[Client].Packets != 1 {
+		return // not a connection that began with its SYN
+	}
+	g, ok := keep(c, s)
+	if !ok {
+		c.synSegs = c.synSegs[:0] // never parked, as one segment is missing
+		return
+	}
+	c.synSegs = append(c.synSegs, g)
+	if !c.synOnly() {
+		c.synSegs = c.synSegs[:0]
+		return
+	}
+	if len(c.synSegs) == 1 {
+		t.parkQ.push(timer{c, s.Time.Add(parkAfter).UnixNano(), c.gen})
+	}
+}
+
+// parkDue parks the connections whose park timer has run out and that
+// are still idle and SYN-only; the others that are SYN-only get a new timer.
+func (t *Tracker) parkDue(now int64, minIdle time.Duration) {
+	for {
+		tm, ok := t.parkQ.pop(now)
+		if !ok {
+			return
+		}
+		c := tm.c
+		if c.gen != tm.gen || c.done || c.expiring || !c.synOnly() {
+			continue
+		}
+		if last := c.Last.UnixNano(); now-last < int64(parkAfter) {
+			t.parkQ.push(timer{c, last + int64(parkAfter), c.gen})
+			continue
+		}
+		t.park(c, minIdle)
+	}
+}
+
+func (t *Tracker) park(c *Conn, minIdle time.Duration) {
+	p := &parked{key: c.Key, client: c.Client, server: c.Server, id: c.ID, segs: append([]synSeg(nil), c.synSegs...), captureLoss: c.CaptureLoss}
+	p.deadline = 1<<63 - 1
+	if minIdle > 0 {
+		p.deadline = c.Last.UnixNano() + int64(minIdle)
+	}
+	if t.parked == nil {
+		t.parked = make(map[capture.Key]*parked)
+	}
+	t.parked[c.Key] = p
+	heap.Push(&t.parkQueue, p)
+	t.conns.remove(c)
+	t.lru.remove(c)
+	c.done = true
+	t.Release(c)
+}
+
+// unpark replays a parked connection into a Conn in the table.
+func (t *Tracker) unpark(p *parked) *Conn {
+	delete(t.parked, p.key)
+	if p.at >= 0 {
+		heap.Remove(&t.parkQueue, p.at)
+	}
+	first := p.segment(&p.segs[0])
+	c := t.makeConn(p.key, &first, p.id)
+	for i := range p.segs {
+		s := p.segment(&p.segs[i])
+		c.update(&s, Client)
+		c.synSegs = append(c.synSegs, p.segs[i])
+	}
+	c.CaptureLoss = p.captureLoss
+	t.conns.put(hashKey(&p.key), c)
+	t.lru.moveToBack(c)
+	c.lruAt = c.Last.UnixNano()
+	if c.synOnly() {
+		t.parkQ.push(timer{c, c.Last.Add(parkAfter).UnixNano(), c.gen})
+	}
+	return c
+}
+
+// unparkDue replays the parked connections whose idle timeout has come,
+// for sweep to judge as it judges the connections it scans.
+func (t *Tracker) unparkDue(now int64) {
+	for len(t.parkQueue) > 0 && t.parkQueue[0].deadline <= now {
+		p := heap.Pop(&t.parkQueue).(*parked)
+		c := t.unpark(p)
+		if !c.expiring && t.due(c) {
+			c.expiring = true
+			t.expired = append(t.expired, c)
+		}
+	}
+}
+
+// unparkAll replays every parked connection, for Flush.
+func (t *Tracker) unparkAll() {
+	for len(t.parkQueue) > 0 {
+		t.unpark(heap.Pop(&t.parkQueue).(*parked))
+	}
+}
