@@ -94,7 +94,7 @@ func NewSharded(cfg Config, n int, emit func(*Conn)) *Sharded {
 	for range n {
 		in, out := make(chan *shardBatch, inFlight+1), make(chan *shardBatch, inFlight+1)
 		s.in, s.out = append(s.in, in), append(s.out, out)
-		go worker(cfg, in, out, s.chunkPool)
+		go worker(cfg, n, in, out, s.chunkPool)
 	}
 	s.cur = make([]*shardBatch, n)
 	for w := range s.cur {
@@ -115,7 +115,7 @@ func (s *Sharded) batch() *shardBatch {
 }
 
 // worker runs one Tracker in shard mode over the batches it is sent.
-func worker(cfg Config, in <-chan *shardBatch, out chan<- *shardBatch, chunkPool chan []byte) {
+func worker(cfg Config, workers int, in <-chan *shardBatch, out chan<- *shardBatch, chunkPool chan []byte) {
 	var cur *shardBatch
 	var frame int64
 	var timers bool
@@ -133,6 +133,7 @@ func worker(cfg Config, in <-chan *shardBatch, out chan<- *shardBatch, chunkPool
 		}
 	}
 	t.shard = true
+	t.maxFree = maxFree / workers
 	t.onCreate = func(c *Conn) {
 		cur.events = append(cur.events, shardEvent{frame: frame, created: true, seq: seq, id: c.ID})
 		seq++

