@@ -2,12 +2,13 @@ package capture
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/tcplens/tcplens/internal/synthcorpus"
 )
 
 // frame is one captured frame with its link type.
@@ -27,16 +28,8 @@ func captureFrames(t testing.TB) []frame {
 	}
 	// The benchmark corpus' kind of traffic (snap length 128, IPv4 and
 	// IPv6, options), from the shared generator when it is there.
-	if gen := "../../shared/bench"; !testing.Short() {
-		if _, err := os.Stat(filepath.Join(gen, "synthgen")); err == nil {
-			out := filepath.Join(t.TempDir(), "synth.pcap")
-			cmd := exec.Command("go", "run", "./synthgen", "-o", out, "-conns", "2000", "-rate", "400", "-seed", "3")
-			cmd.Dir = gen
-			if b, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("synthgen: %v\n%s", err, b)
-			}
-			files = append(files, out)
-		}
+	if synth := synthcorpus.Generate(t, 2000, 400, 3); synth != "" {
+		files = append(files, synth)
 	}
 	var frames []frame
 	for _, name := range files {

@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/tcplens/tcplens/capture"
+	"github.com/tcplens/tcplens/internal/synthcorpus"
 	"github.com/tcplens/tcplens/report"
 	"github.com/tcplens/tcplens/tracker"
 )
@@ -76,15 +75,8 @@ func shardCaptures(t *testing.T) []string {
 			}
 		}
 	}
-	gen := "../../shared/bench"
-	if _, err := os.Stat(filepath.Join(gen, "synthgen")); err == nil && !testing.Short() {
-		out := filepath.Join(t.TempDir(), "synth.pcap")
-		cmd := exec.Command("go", "run", "./synthgen", "-o", out, "-conns", "6000", "-rate", "400", "-seed", "7")
-		cmd.Dir = gen
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("synthgen: %v\n%s", err, b)
-		}
-		files = append(files, out)
+	if synth := synthcorpus.Generate(t, 6000, 400, 7); synth != "" {
+		files = append(files, synth)
 	}
 	return files
 }
