@@ -88,7 +88,14 @@ type Options struct {
 	// Filter, if set, is attached to every socket as a BPF program, so
 	// the kernel passes only what it selects.
 	Filter *filter.Filter
+	// BufferMB is the size of each interface's ring buffer in MiB (like
+	// tcpdump's -B); 0 means DefaultBufferMB.
+	BufferMB int
 }
+
+// DefaultBufferMB is the ring buffer per interface when Options.BufferMB
+// is 0: about a second of 140,000 packets a second.
+const DefaultBufferMB = 16
 
 // Packet is one captured frame. Data is valid until the next call to Next.
 type Packet struct {
@@ -155,9 +162,13 @@ func Open(opts Options) (*Source, error) {
 		return nil, errors.New("no interface to capture on")
 	}
 	s := &Source{ifaces: chosen, ch: make(chan packet, 1024), stop: make(chan struct{}), timer: time.NewTimer(time.Hour)}
+	blocks := opts.BufferMB // 1 MiB blocks
+	if blocks <= 0 {
+		blocks = DefaultBufferMB
+	}
 	for i, it := range chosen {
 		h, err := afpacket.NewTPacket(afpacket.OptInterface(it.Name), afpacket.OptPollTimeout(100*time.Millisecond),
-			afpacket.OptFrameSize(1<<16), afpacket.OptBlockSize(1<<20), afpacket.OptNumBlocks(16), afpacket.OptAddVLANHeader(true))
+			afpacket.OptFrameSize(1<<16), afpacket.OptBlockSize(1<<20), afpacket.OptNumBlocks(blocks), afpacket.OptAddVLANHeader(true))
 		if err != nil {
 			s.Close()
 			if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {

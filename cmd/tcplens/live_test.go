@@ -95,7 +95,7 @@ func TestSniffLive(t *testing.T) {
 	defer func() { _ = anySniffer.Process.Kill() }()
 	// A third stops by itself after --count packets.
 	var countErr syncBuffer
-	countSniffer := cns.Command(bin, "sniff", "-i", cif, "--count", "5", "--format", "json")
+	countSniffer := cns.Command(bin, "sniff", "-i", cif, "--count", "5", "--format", "json", "-B", "2") // a small ring works too
 	countSniffer.Stderr = &countErr
 	var countOut syncBuffer
 	countSniffer.Stdout = &countOut

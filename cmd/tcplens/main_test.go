@@ -176,3 +176,13 @@ func TestProfileFlags(t *testing.T) {
 		t.Errorf("unwritable --cpuprofile: %v", err)
 	}
 }
+
+// sniff's ring buffer size is checked before anything is opened.
+func TestSniffBufferSizeFlag(t *testing.T) {
+	for _, b := range []string{"0", "-1", "4097"} {
+		_, _, err := runCLI(t, nil, "sniff", "-i", "lo", "--buffer-size", b)
+		if err == nil || !strings.Contains(err.Error(), "--buffer-size "+b+": want 1 to 4096") {
+			t.Errorf("--buffer-size %s: %v", b, err)
+		}
+	}
+}

@@ -35,6 +35,7 @@ type sniffOpts struct {
 	format   string
 	maxConns int
 	summary  string // auto, on, off
+	bufferMB int
 }
 
 func newSniffCmd() *cobra.Command {
@@ -73,6 +74,9 @@ $(command -v tcplens)).`,
 			if len(o.ifaces) == 0 {
 				return errors.New("say which interface to capture on with -i (tcplens interfaces lists them; -i any for all)")
 			}
+			if o.bufferMB < 1 || o.bufferMB > 4096 {
+				return fmt.Errorf("--buffer-size %d: want 1 to 4096 (MiB)", o.bufferMB)
+			}
 			if o.maxConns < 0 {
 				return fmt.Errorf("--max-conns %d: want 0 (no limit) or more", o.maxConns)
 			}
@@ -90,6 +94,7 @@ $(command -v tcplens)).`,
 	f.StringVarP(&o.format, "format", "o", "table", "output format: table, json or ndjson")
 	f.IntVar(&o.maxConns, "max-conns", defaultMaxConns, "connections held at most; beyond, the least recently active is evicted (table-full)")
 	f.StringVar(&o.summary, "summary", "auto", "live summary on standard error: auto (when it is a terminal), on or off")
+	f.IntVarP(&o.bufferMB, "buffer-size", "B", live.DefaultBufferMB, "kernel ring buffer per interface, in MiB: more absorbs longer stalls before the kernel drops packets")
 	tf.register(f)
 	return cmd
 }
@@ -113,7 +118,7 @@ func sniff(ctx context.Context, stdout, stderr io.Writer, set settings, o sniffO
 		ctx, cancel = context.WithTimeout(ctx, o.duration)
 		defer cancel()
 	}
-	src, err := live.Open(live.Options{Interfaces: o.ifaces, Promisc: o.promisc, Filter: set.filter})
+	src, err := live.Open(live.Options{Interfaces: o.ifaces, Promisc: o.promisc, Filter: set.filter, BufferMB: o.bufferMB})
 	if err != nil {
 		return err
 	}

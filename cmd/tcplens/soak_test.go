@@ -60,7 +60,11 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	sniffer := cns.Command(bin, "sniff", "-i", cif, "--format", "ndjson", "--summary", "off")
+	args := []string{"sniff", "-i", cif, "--format", "ndjson", "--summary", "off"}
+	if b := os.Getenv("TCPLENS_SOAK_BUFFER"); b != "" {
+		args = append(args, "--buffer-size", b) // MiB
+	}
+	sniffer := cns.Command(bin, args...)
 	sniffer.Stdout, sniffer.Stderr = out, &stderr
 	if err := sniffer.Start(); err != nil {
 		t.Fatal(err)
