@@ -7,13 +7,14 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
-// fast decodes the common case, untagged Ethernet carrying an IPv4 header
-// without options or an IPv6 header without extension headers, carrying
-// TCP whose header was captured whole, straight from the bytes. It gives exactly what the general path
-// gives for such frames and reports false, having changed nothing that
-// matters, for every other frame: those take the general path, which
-// follows gopacket's decoders (and their error messages) layer by layer.
-// A test compares both paths on every frame of every capture.
+// fast decodes the common case straight from the bytes: untagged
+// Ethernet carrying an IPv4 header without options or an IPv6 header
+// without extension headers, carrying TCP whose header was captured
+// whole. It gives exactly what the general path gives for such frames, and
+// reports false, having changed nothing that matters, for every other
+// frame: those take the general path, which follows gopacket's decoders
+// (and their error messages) layer by layer. A test compares both paths on
+// every frame of every capture.
 func (d *Decoder) fast(data []byte, link layers.LinkType, seg *Segment) bool {
 	if link != layers.LinkTypeEthernet || len(data) < 14 {
 		return false

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -52,20 +53,17 @@ func (p *pcapRecords) release() {
 	}
 }
 
-// next returns the next record's bytes, valid until the next call, and
-// its timestamp.
+// next returns the next record's bytes, valid until release, and its
+// timestamp. The caller releases the previous record first (Reader.Next
+// does, before it takes the offset of this one).
 func (p *pcapRecords) next() ([]byte, time.Time, error) {
-	p.release()
 	h, err := p.buf.Peek(16)
 	if len(h) < 16 {
 		if len(h) == 0 && err == io.EOF {
 			return nil, time.Time{}, io.EOF
 		}
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
 		p.buf.Discard(len(h)) // consumed, so the error can say how much was there
-		return nil, time.Time{}, err
+		return nil, time.Time{}, cut(err)
 	}
 	// As pcapgo: the sub-second field is multiplied in 32 bits.
 	sec, frac, caplen, length := binary.LittleEndian.Uint32(h[0:4]), binary.LittleEndian.Uint32(h[4:8]), binary.LittleEndian.Uint32(h[8:12]), binary.LittleEndian.Uint32(h[12:16])
@@ -84,11 +82,8 @@ func (p *pcapRecords) next() ([]byte, time.Time, error) {
 	if n <= p.buf.Size() {
 		rec, err := p.buf.Peek(n)
 		if len(rec) < n {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
 			p.buf.Discard(len(rec))
-			return nil, ts, err
+			return nil, ts, cut(err)
 		}
 		p.pending = n
 		return rec[16:n:n], ts, nil
@@ -100,14 +95,20 @@ func (p *pcapRecords) next() ([]byte, time.Time, error) {
 	for left := capLen; left > 0; {
 		chunk := min(left, p.buf.Size())
 		at := len(p.big)
-		p.big = append(p.big, make([]byte, chunk)...)
+		p.big = slices.Grow(p.big, chunk)[:at+chunk]
 		if _, err := io.ReadFull(p.buf, p.big[at:]); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, ts, err
+			return nil, ts, cut(err)
 		}
 		left -= chunk
 	}
 	return p.big, ts, nil
+}
+
+// cut says that the file ended inside a record: io.EOF there is
+// io.ErrUnexpectedEOF.
+func cut(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }

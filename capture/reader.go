@@ -61,8 +61,8 @@ type Reader struct {
 	count  *countingReader // the stream the pcap readers see (decompressed)
 	raw    *countingReader // the file's bytes
 	buf    *bufio.Reader
-	src    packetSource
-	pcap   *pcapRecords    // src, for a pcap file
+	src    packetSource    // a pcapng file's packets
+	pcap   *pcapRecords    // a pcap file's records
 	link   layers.LinkType // of a pcap file; pcapng packets carry their own
 	ng     bool
 	ngBig  bool // the current pcapng section is big-endian

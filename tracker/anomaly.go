@@ -67,9 +67,8 @@ func (c *Conn) finalize(cfg *Config, now time.Time) {
 		c.note(AnomalyPartialStart, c.FirstSide, c.FirstFrame, c.Start, fmt.Sprintf("the opening was not captured: the first packet (frame %d) came from the %s", c.FirstFrame, c.FirstSide))
 	}
 	c.retransmittedOpenings()
-	c.outcome0 = c.outcome()
-	c.final = &c.outcome0
-	o := c.outcome0
+	o := c.outcome()
+	c.final, c.finalized = o, true
 	switch o.ID {
 	case OutcomeRefused:
 		c.note(AnomalySYNRefused, Server, c.Reset.Frame, c.Reset.Time, fmt.Sprintf("the server answered the SYN with RST at frame %d: nothing listens on port %d", c.Reset.Frame, c.Server.Port()))

@@ -84,17 +84,17 @@ type Conn struct {
 	analyzer reassembly.Analyzer // the data-path analysis
 	stalls   [2]stall
 
-	prev, next *Conn    // the tracker's list by recent activity
-	sameHash   *Conn    // the next connection in the table with the same hash
-	hash       uint64   // hashKey(&Key)
-	lruAt      int64    // capture time (Unix ns) c was last moved in that list
-	final      *Outcome // set when the connection is finished
-	outcome0   Outcome  // final points here
-	gen        uint32   // counts the reuses of this memory (Tracker.Release)
+	prev, next *Conn   // the tracker's list by recent activity
+	sameHash   *Conn   // the next connection in the table with the same hash
+	hash       uint64  // hashKey(&Key)
+	lruAt      int64   // capture time (Unix ns) c was last moved in that list
+	final      Outcome // how it ended, once finalized
+	gen        uint32  // counts the reuses of this memory (Tracker.Release)
 
 	dpIndex     [2][reassembly.NumFlags]uint8 // 1 + index in Anomalies of each side's data-path ids
 	synKind     [2]capture.Flags
 	reuseHolder Side
+	finalized   bool // final is set
 	done        bool // handed on: the tracker has forgotten it
 	expiring    bool // chosen by the current sweep
 	released    bool // in the free list

@@ -42,8 +42,8 @@ func (r Reset) afterClose() bool {
 // Outcome describes how the connection ended (or, before it has, how it
 // stands).
 func (c *Conn) Outcome() Outcome {
-	if c.final != nil {
-		return *c.final
+	if c.finalized {
+		return c.final
 	}
 	return c.outcome()
 }

@@ -110,11 +110,9 @@ func (c *Conn) synOnly() bool {
 }
 
 // recordSYN keeps segment s, just applied to c, while c has seen nothing
-// but client SYNs, and sets the timer to park it.
+// but client SYNs, and sets the timer to park it. track calls it for a
+// connection's first packet and while segments are being kept.
 func (t *Tracker) recordSYN(c *Conn, s *capture.Segment) {
-	if len(c.synSegs) == 0 && c.Dir[Client].Packets != 1 {
-		return // not a connection that began with its SYN
-	}
 	g, ok := keep(c, s)
 	if !ok {
 		c.synSegs = c.synSegs[:0] // never parked, as one segment is missing

@@ -174,24 +174,12 @@ func worker(cfg Config, workers int, in <-chan *shardBatch, out chan<- *shardBat
 	close(out)
 }
 
-// shardOf picks the worker of key.
-func (s *Sharded) shardOf(k *capture.Key) int {
-	if s.n == 1 {
-		return 0
-	}
-	return int(hashKey(k) % uint64(s.n))
-}
-
 // Track hands segment seg to its worker. Segments must come in capture
 // order.
 func (s *Sharded) Track(seg *capture.Segment) {
 	s.advance(seg.Time, seg.Frame)
 	s.lastFrame = seg.Frame
-	w := 0
-	if s.n > 1 {
-		w = int(segmentHash(seg) % uint64(s.n))
-	}
-	b := s.cur[w]
+	b := s.cur[segmentHash(seg)%uint64(s.n)]
 	if n := len(s.segs); n < cap(s.segs) && seg == &s.segs[:n+1][n] {
 		s.segs = s.segs[:n+1] // decoded in place (Slot): no copy
 	} else {
@@ -255,7 +243,7 @@ func (s *Sharded) Release(c *Conn) {
 	if s.closed {
 		return
 	}
-	b := s.cur[s.shardOf(&c.Key)]
+	b := s.cur[c.hash%uint64(s.n)] // its worker, as Track chose it
 	b.release = append(b.release, c)
 }
 

@@ -42,7 +42,7 @@ func (ct *connTable) remove(c *Conn) {
 			ct.m[c.hash] = c.sameHash
 		} else {
 			delete(ct.m, c.hash)
-			ct.deleted()
+			ct.m = afterDelete(ct.m, &ct.dels)
 		}
 		c.sameHash = nil
 		ct.n--
@@ -55,22 +55,6 @@ func (ct *connTable) remove(c *Conn) {
 			ct.n--
 			return
 		}
-	}
-}
-
-// deleted counts a delete from m and rebuilds m after 4×len of them: Go's
-// maps leave a tombstone in every slot a delete frees in a full group,
-// and lookups probe past them; with a connection created and deleted for
-// every dozen packets, probe sequences grew until lookups took a sixth of
-// the run. Copying keeps them short at a quarter of an insert per delete.
-func (ct *connTable) deleted() {
-	ct.dels++
-	if ct.dels > 4*len(ct.m)+4096 {
-		m := make(map[uint64]*Conn, len(ct.m))
-		for h, c := range ct.m {
-			m[h] = c
-		}
-		ct.m, ct.dels = m, 0
 	}
 }
 

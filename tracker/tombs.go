@@ -62,16 +62,7 @@ func (ts *tombstones) add(h uint64, p past) {
 // until it expires.
 func (ts *tombstones) forget(h uint64) {
 	delete(ts.index, h)
-	// Go's maps leave a tombstone of their own in a slot freed in a full
-	// group, which lookups probe past: rebuilt after 4×len deletes.
-	ts.dels++
-	if ts.dels > 4*len(ts.index)+4096 {
-		m := make(map[uint64]int64, len(ts.index))
-		for k, v := range ts.index {
-			m[k] = v
-		}
-		ts.index, ts.dels = m, 0
-	}
+	ts.index = afterDelete(ts.index, &ts.dels)
 }
 
 // expire forgets the tombstones at the front whose time has come by now

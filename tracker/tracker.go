@@ -218,6 +218,8 @@ func (t *Tracker) track(s *capture.Segment) {
 			c.noteReuse(&prev, s)
 		}
 	}
+	// Into the list if not in it (a capture near 1970 has lruAt-like
+	// times), else to its back at most every lruGranularity.
 	if ns := s.Time.UnixNano(); c.prev == nil && c.next == nil && t.lru.tail != c || ns-c.lruAt >= lruGranularity {
 		t.lru.moveToBack(c)
 		c.lruAt = ns
@@ -228,7 +230,7 @@ func (t *Tracker) track(s *capture.Segment) {
 		from = Client
 	}
 	c.update(s, from)
-	if t.cfg.Park && (len(c.synSegs) > 0 || c.Dir[Client].Packets == 1 && from == Client) && t.parking() {
+	if t.cfg.Park && (len(c.synSegs) > 0 || c.Dir[Client].Packets+c.Dir[Server].Packets == 1) && t.parking() {
 		t.recordSYN(c, s)
 	}
 	if c.closedSince.IsZero() && c.bothClosed() {
@@ -543,9 +545,7 @@ func (t *Tracker) expireTimeWait(c *Conn) {
 // so that late segments (a retransmitted FIN, an ACK from TIME_WAIT) are
 // counted as late rather than taken for a new connection.
 func (t *Tracker) entomb(c *Conn) {
-	p := pastOf(c, 2*t.cfg.MSL)
-	h := hashKey(&c.Key)
-	t.tombs.add(h, p)
+	t.tombs.add(c.hash, pastOf(c, 2*t.cfg.MSL))
 }
 
 // Late returns how many segments came on the 4-tuple of a closed connection

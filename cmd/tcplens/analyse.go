@@ -75,6 +75,16 @@ func (o *trackerFlags) config() (settings, error) {
 	return settings{Config: cfg, filter: flt}, nil
 }
 
+// fileConfig is config for the commands that read files: a progress bar
+// on stderr unless --quiet, and connections that have seen only SYNs
+// parked (files are read without events or a table limit).
+func (o *trackerFlags) fileConfig(stderr io.Writer) (settings, error) {
+	set, err := o.config()
+	set.progress = progressTo(stderr, o.quiet)
+	set.Park = true
+	return set, err
+}
+
 // connTracker is a Tracker or a Sharded.
 type connTracker interface {
 	Track(*capture.Segment)

@@ -29,12 +29,10 @@ worse was found, so a CI job can fail on a capture that shows a regression.`,
   tcplens anomalies --fail-on error capture.pcapng`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := tf.config()
+			cfg, err := tf.fileConfig(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			cfg.progress = progressTo(cmd.ErrOrStderr(), tf.quiet)
-			cfg.Park = true // files are read without events or a table limit
 			threshold, err := parseSeverity(failOn)
 			if err != nil {
 				return err

@@ -27,12 +27,10 @@ states each side went through, how the connection ended and its anomalies.`,
   tcpdump -w - -i eth0 | tcplens read --format ndjson -`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := tf.config()
+			cfg, err := tf.fileConfig(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			cfg.progress = progressTo(cmd.ErrOrStderr(), tf.quiet)
-			cfg.Park = true // files are read without events or a table limit
 			switch format {
 			case "table", "json", "ndjson":
 			default:
