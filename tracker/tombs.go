@@ -3,44 +3,74 @@ package tracker
 // tombstones holds the tombstones of connections handed on with a side in
 // TIME_WAIT, keyed by hashKey, in the order they were made: a FIFO of the
 // tombstones themselves, in blocks that are reused once every tombstone in
-// them has expired, and a small index map from key to sequence number.
-// A map of 56-byte values had cost twice the memory, and one growing
-// slice up to twice again: some 480,000 tombstones live at once at 8,000
-// connections a second.
+// them has expired, and an open-addressing index from key to sequence
+// number. Some 450,000 tombstones live at once at 8,000 connections a
+// second: a map of 56-byte values cost twice the memory of the blocks, and
+// a map[uint64]int64 index some 20 MB, twice that while afterDelete copied
+// it; the index's 4-byte slots cost 4 MB, and deleting from it leaves
+// nothing behind to copy away.
 type tombstones struct {
-	index  map[uint64]int64 // key → sequence number of its tombstone
-	blocks [][]tombEntry    // blocks[0][0] has sequence number base
-	base   int64
+	index  []uint32 // 0: empty; else seqSlot of an indexed tombstone
+	n      int      // tombstones indexed
+	blocks [][]tombEntry
+	base   int64 // blocks[0][0] has sequence number base
 	head   int64 // the first tombstone not expired
 	next   int64 // the sequence number of the next one
 	spare  []tombEntry
-	dels   int // index deletes since it was last rebuilt
 }
 
 // tombBlock is how many tombstones a block holds.
 const tombBlock = 4096
+
+// seqMod is the modulus of the sequence numbers kept in index slots: the
+// tombstones not yet expired are fewer, so a slot names one of them.
+const seqMod = 1<<32 - 1
 
 type tombEntry struct {
 	hash uint64
 	p    past
 }
 
-func newTombstones() tombstones { return tombstones{index: make(map[uint64]int64)} }
+func newTombstones() tombstones { return tombstones{} }
 
-func (ts *tombstones) len() int { return len(ts.index) }
+func (ts *tombstones) len() int { return ts.n }
 
 func (ts *tombstones) at(seq int64) *tombEntry {
 	i := seq - ts.base
 	return &ts.blocks[i/tombBlock][i%tombBlock]
 }
 
+func seqSlot(seq int64) uint32 { return uint32(seq%seqMod) + 1 }
+
+// slotSeq is the sequence number of a slot's tombstone, one of head to next.
+func (ts *tombstones) slotSeq(v uint32) int64 {
+	return ts.head + (int64(v-1)-ts.head%seqMod+seqMod)%seqMod
+}
+
+// find returns the index of the slot of key hash h, or of the empty slot
+// that ends its probe sequence.
+func (ts *tombstones) find(h uint64) (int, bool) {
+	mask := uint64(len(ts.index) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		v := ts.index[i]
+		if v == 0 {
+			return int(i), false
+		}
+		if ts.at(ts.slotSeq(v)).hash == h {
+			return int(i), true
+		}
+	}
+}
+
 // get returns the tombstone of key hash h, if there is one.
 func (ts *tombstones) get(h uint64) (past, bool) {
-	seq, ok := ts.index[h]
-	if !ok {
+	if ts.n == 0 {
 		return past{}, false
 	}
-	return ts.at(seq).p, true
+	if i, ok := ts.find(h); ok {
+		return ts.at(ts.slotSeq(ts.index[i])).p, true
+	}
+	return past{}, false
 }
 
 // add makes a tombstone, replacing any of the same key.
@@ -53,16 +83,63 @@ func (ts *tombstones) add(h uint64, p past) {
 		}
 		ts.blocks = append(ts.blocks, b)
 	}
-	*ts.at(ts.next) = tombEntry{h, p}
-	ts.index[h] = ts.next
+	seq := ts.next
+	*ts.at(seq) = tombEntry{h, p}
 	ts.next++
+	if 2*(ts.n+1) > len(ts.index) {
+		ts.grow()
+	}
+	i, ok := ts.find(h)
+	if !ok {
+		ts.n++
+	}
+	ts.index[i] = seqSlot(seq)
+}
+
+// grow doubles the index (at most half full keeps probes short).
+func (ts *tombstones) grow() {
+	old := ts.index
+	ts.index = make([]uint32, max(1024, 2*len(old)))
+	for _, v := range old {
+		if v != 0 {
+			i, _ := ts.find(ts.at(ts.slotSeq(v)).hash)
+			ts.index[i] = v
+		}
+	}
 }
 
 // forget deletes the tombstone of key hash h; its entry stays, unindexed,
 // until it expires.
 func (ts *tombstones) forget(h uint64) {
-	delete(ts.index, h)
-	ts.index = afterDelete(ts.index, &ts.dels)
+	if ts.n == 0 {
+		return
+	}
+	if i, ok := ts.find(h); ok {
+		ts.remove(i)
+	}
+}
+
+// remove empties slot i, moving back the slots after it that its
+// emptiness would cut off from their home (linear probing's deletion,
+// which leaves no marker behind).
+func (ts *tombstones) remove(i int) {
+	mask := len(ts.index) - 1
+	for j := i; ; {
+		j = (j + 1) & mask
+		v := ts.index[j]
+		if v == 0 {
+			break
+		}
+		home := int(ts.at(ts.slotSeq(v)).hash) & mask
+		// v stays if its home is cyclically in (i, j].
+		if i <= j && i < home && home <= j || i > j && (i < home || home <= j) {
+			continue
+		}
+		ts.index[i] = v
+		i = j
+	}
+	ts.index[i] = 0
+	ts.n--
 }
 
 // expire forgets the tombstones at the front whose time has come by now
@@ -74,8 +151,8 @@ func (ts *tombstones) expire(now int64) {
 		if e.p.until > now {
 			return
 		}
-		if seq, ok := ts.index[e.hash]; ok && seq == ts.head {
-			ts.forget(e.hash)
+		if i, ok := ts.find(e.hash); ok && ts.slotSeq(ts.index[i]) == ts.head {
+			ts.remove(i)
 		}
 		ts.head++
 		if ts.head-ts.base == tombBlock { // the first block is all expired

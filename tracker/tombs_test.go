@@ -3,19 +3,30 @@ package tracker
 import "testing"
 
 // The tombstone ring against a plain map, through additions, replacements,
-// forgets, expiries and compactions.
+// forgets, expiries and compactions: with keys spread over the index, and
+// with keys whose low bits collide, which makes long probe sequences for
+// deletion to mend.
 func TestTombstonesMatchAMap(t *testing.T) {
+	spread := func(k uint64) uint64 { return k }
+	t.Run("spread", func(t *testing.T) { testTombstones(t, 0, spread) })
+	t.Run("colliding", func(t *testing.T) { testTombstones(t, 0, func(k uint64) uint64 { return k/4*8 | k%4<<40 }) })
+	// Index slots hold sequence numbers modulo 2^32-1: across the wrap.
+	t.Run("wrapping", func(t *testing.T) { testTombstones(t, seqMod-100000, spread) })
+}
+
+func testTombstones(t *testing.T, start int64, key func(uint64) uint64) {
 	ts := newTombstones()
+	ts.base, ts.head, ts.next = start, start, start
 	want := map[uint64]past{}
 	now := int64(0)
 	for i := range 200000 {
 		now += 1000
-		h := uint64(i*7919) % 5000 // keys come back: replacements
+		h := key(uint64(i*7919) % 5000) // keys come back: replacements
 		p := past{until: now + int64(i%3+1)*300000, firstFrame: int64(i)}
 		ts.add(h, p)
 		want[h] = p
 		if i%5 == 0 {
-			g := uint64(i*31) % 5000
+			g := key(uint64(i*31) % 5000)
 			ts.forget(g)
 			delete(want, g)
 		}
@@ -39,6 +50,10 @@ func TestTombstonesMatchAMap(t *testing.T) {
 				}
 			}
 		}
+	}
+	ts.expire(now + 1e9)
+	if ts.len() != 0 {
+		t.Errorf("%d tombstones indexed after all expired", ts.len())
 	}
 	if len(ts.blocks) > 3 {
 		t.Errorf("%d blocks held for at most 5000 live keys: expired blocks are not let go", len(ts.blocks))
