@@ -3,8 +3,7 @@ package tracker
 import (
 	"container/heap"
 	"math"
-	"net/netip"
-	"time"
+		"time"
 
 	"github.com/tcplens/tcplens/capture"
 )
@@ -24,45 +23,115 @@ const parkAfter = 2 * time.Second
 // connection is a function of its segments, and nothing but the idle
 // timeout happens to a connection in SYN_SENT.
 type parked struct {
-	key            capture.Key
-	client, server netip.AddrPort
-	id             uint64
-	segs           []synSeg
-	deadline       int64 // Unix ns: Last + the shortest idle timeout
-	captureLoss    bool
-	at             int // index in the heap; -1 once unparked
+	key      capture.Key
+	id       uint64
+	first    synSeg    // the first SYN
+	again    []synTime // the SYNs after it, if each is the first but for frame, time and TSval
+	segs     []synSeg  // else every SYN after the first
+	deadline int64     // Unix ns: Last + the shortest idle timeout
+	at       int       // index in the heap; -1 once unparked
+	bits     uint8     // parkedClientIsLo, parkedCaptureLoss
 }
 
+const (
+	parkedClientIsLo  = 1 << iota // the client is the key's Lo endpoint
+	parkedCaptureLoss             // Conn.CaptureLoss
+)
+
 // synSeg is a client's SYN segment as kept for parking: a capture.Segment
-// without what the connection itself says (addresses, ports, VLANs) and
-// without SACK blocks (a SYN with some is not kept).
+// without what the connection itself says (addresses, ports, VLANs),
+// with its time in Unix ns, and without SACK blocks (a SYN with some is
+// not kept).
 type synSeg struct {
 	frame             int64
-	time              time.Time
+	time              int64
 	seq, ack          uint32
 	tsVal, tsEcr      uint32
 	payload, captured int32
 	iface             int32
-	flags             capture.Flags
 	window, mss       uint16
+	flags             capture.Flags
 	wscale            int8
 	sackPerm, hasTS   bool
 }
 
-// keep returns s as a synSeg of c, if it can be one.
+// synTime is a retransmitted SYN that repeats the first but for its frame,
+// time and timestamp (which a retransmission of Linux's advances).
+type synTime struct {
+	frame, time int64
+	tsVal       uint32
+}
+
+// keep returns s as a synSeg of c, if it can be one: what the connection
+// says of it (its key, and which end is the client) and its time in Unix
+// ns (a UTC time, as capture.Reader's) must give it back exactly.
 func keep(c *Conn, s *capture.Segment) (synSeg, bool) {
 	if s.Src != c.Client || s.Dst != c.Server || s.NumSACK != 0 ||
 		s.PayloadLen > math.MaxInt32 || s.CapturedPayload > math.MaxInt32 || s.Interface > math.MaxInt32 || s.Interface < 0 {
 		return synSeg{}, false
 	}
-	return synSeg{frame: s.Frame, time: s.Time, seq: s.Seq, ack: s.Ack, tsVal: s.TSVal, tsEcr: s.TSEcr,
+	if lo, hi := c.Key.Lo(), c.Key.Hi(); !(lo == c.Client && hi == c.Server || hi == c.Client && lo == c.Server) {
+		return synSeg{}, false
+	}
+	ns := s.Time.UnixNano()
+	if s.Time != time.Unix(0, ns).UTC() {
+		return synSeg{}, false
+	}
+	return synSeg{frame: s.Frame, time: ns, seq: s.Seq, ack: s.Ack, tsVal: s.TSVal, tsEcr: s.TSEcr,
 		payload: int32(s.PayloadLen), captured: int32(s.CapturedPayload), iface: int32(s.Interface), flags: s.Flags,
 		window: s.Window, mss: s.MSS, wscale: s.WindowScale, sackPerm: s.SACKPerm, hasTS: s.HasTS}, true
 }
 
+// setSegs keeps the SYNs segs, the first of them in full and the others
+// by frame, time and TSval where they repeat it.
+func (p *parked) setSegs(segs []synSeg) {
+	p.first = segs[0]
+	rest := segs[1:]
+	same := true
+	for i := range rest {
+		g := rest[i]
+		g.frame, g.time, g.tsVal = p.first.frame, p.first.time, p.first.tsVal
+		if g != p.first {
+			same = false
+			break
+		}
+	}
+	if !same {
+		p.segs = append([]synSeg(nil), rest...)
+		return
+	}
+	if len(rest) > 0 {
+		p.again = make([]synTime, len(rest))
+		for i := range rest {
+			p.again[i] = synTime{rest[i].frame, rest[i].time, rest[i].tsVal}
+		}
+	}
+}
+
+// numSegs is how many SYNs p holds.
+func (p *parked) numSegs() int { return 1 + len(p.again) + len(p.segs) }
+
+// seg returns the i-th SYN p holds.
+func (p *parked) seg(i int) synSeg {
+	switch {
+	case i == 0:
+		return p.first
+	case p.segs != nil:
+		return p.segs[i-1]
+	}
+	g := p.first
+	a := &p.again[i-1]
+	g.frame, g.time, g.tsVal = a.frame, a.time, a.tsVal
+	return g
+}
+
 // segment returns the segment g was kept from.
 func (p *parked) segment(g *synSeg) capture.Segment {
-	return capture.Segment{Frame: g.frame, Time: g.time, Interface: int(g.iface), Src: p.client, Dst: p.server, VLAN: p.key.VLAN,
+	client, server := p.key.Hi(), p.key.Lo()
+	if p.bits&parkedClientIsLo != 0 {
+		client, server = server, client
+	}
+	return capture.Segment{Frame: g.frame, Time: time.Unix(0, g.time).UTC(), Interface: int(g.iface), Src: client, Dst: server, VLAN: p.key.VLAN,
 		Seq: g.seq, Ack: g.ack, Flags: g.flags, Window: g.window, MSS: g.mss, WindowScale: g.wscale, SACKPerm: g.sackPerm,
 		HasTS: g.hasTS, TSVal: g.tsVal, TSEcr: g.tsEcr, PayloadLen: int(g.payload), CapturedPayload: int(g.captured)}
 }
@@ -149,7 +218,14 @@ func (t *Tracker) parkDue(now int64, minIdle time.Duration) {
 }
 
 func (t *Tracker) park(c *Conn, minIdle time.Duration) {
-	p := &parked{key: c.Key, client: c.Client, server: c.Server, id: c.ID, segs: append([]synSeg(nil), c.synSegs...), captureLoss: c.CaptureLoss}
+	p := &parked{key: c.Key, id: c.ID}
+	p.setSegs(c.synSegs)
+	if c.Client == c.Key.Lo() {
+		p.bits |= parkedClientIsLo
+	}
+	if c.CaptureLoss {
+		p.bits |= parkedCaptureLoss
+	}
 	p.deadline = 1<<63 - 1
 	if minIdle > 0 {
 		p.deadline = c.Last.UnixNano() + int64(minIdle)
@@ -171,14 +247,15 @@ func (t *Tracker) unpark(p *parked) *Conn {
 	if p.at >= 0 {
 		heap.Remove(&t.parkQueue, p.at)
 	}
-	first := p.segment(&p.segs[0])
+	first := p.segment(&p.first)
 	c := t.makeConn(p.key, &first, p.id)
-	for i := range p.segs {
-		s := p.segment(&p.segs[i])
+	for i := range p.numSegs() {
+		g := p.seg(i)
+		s := p.segment(&g)
 		c.update(&s, Client)
-		c.synSegs = append(c.synSegs, p.segs[i])
+		c.synSegs = append(c.synSegs, g)
 	}
-	c.CaptureLoss = p.captureLoss
+	c.CaptureLoss = p.bits&parkedCaptureLoss != 0
 	t.conns.put(hashKey(&p.key), c)
 	t.lru.moveToBack(c)
 	c.lruAt = c.Last.UnixNano()

@@ -151,7 +151,7 @@ func (t *Tracker) NoteCaptureLoss(n uint64) {
 	}
 	t.conns.each(func(c *Conn) { c.CaptureLoss = true })
 	for _, p := range t.parked {
-		p.captureLoss = true
+		p.bits |= parkedCaptureLoss
 	}
 }
 
