@@ -99,7 +99,7 @@ func (c *Conn) retransmittedOpenings() {
 		if side == int(Server) {
 			what = "SYN-ACK"
 		}
-		a := c.note(id, Side(side), c.synFrames[side], times[1], fmt.Sprintf("%s sent %d times (%s)", what, len(times), gaps(times)))
+		a := c.note(id, Side(side), c.synFrames[side], c.at(times[1]), fmt.Sprintf("%s sent %d times (%s)", what, len(times), gaps(times)))
 		a.Count = len(times) - 1
 	}
 }
@@ -139,13 +139,13 @@ func (c *Conn) visitedBy(side Side, s State) bool {
 }
 
 // gaps formats the delays between successive times: "gaps 1s, 2s, 4s".
-func gaps(times []time.Time) string {
+func gaps(times []int64) string {
 	if len(times) < 2 {
 		return "sent once"
 	}
 	parts := make([]string, 0, len(times)-1)
 	for i := 1; i < len(times); i++ {
-		parts = append(parts, round(times[i].Sub(times[i-1])).String())
+		parts = append(parts, round(time.Duration(times[i]-times[i-1])).String())
 	}
 	return "gaps " + strings.Join(parts, ", ")
 }

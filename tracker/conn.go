@@ -72,10 +72,9 @@ type Conn struct {
 	// incomplete.
 	CaptureLoss bool
 
-	timeWaitSince [2]time.Time
-	closedSince   time.Time
-	synTimes      [2][]time.Time  // times of each side's SYN (or SYN-ACK) sends
-	synBuf        [2][2]time.Time // synTimes' first backing arrays
+	timeWaitSince [2]int64    // Unix ns (see at)
+	synTimes      [2][]int64  // Unix ns of each side's SYN (or SYN-ACK) sends
+	synBuf        [2][2]int64 // synTimes' first backing arrays
 	synSegs       []synSeg        // every segment while only client SYNs came (Config.Park)
 	synFrames     [2]int64        // frame of each side's first SYN retransmission
 	finFrames     [2]int64        // frame of each side's first FIN retransmission
@@ -95,6 +94,7 @@ type Conn struct {
 	synKind     [2]capture.Flags
 	reuseHolder Side
 	finalized   bool // final is set
+	closed      bool // both sides were seen closed (the linger timer is set)
 	done        bool // handed on: the tracker has forgotten it
 	expiring    bool // chosen by the current sweep
 	released    bool // in the free list
@@ -110,9 +110,14 @@ func (c *Conn) set(side Side, to State, rule Rule, frame int64, t time.Time) {
 	c.State[side] = to
 	c.Transitions = append(c.Transitions, Transition{Side: side, From: from, To: to, Frame: frame, Time: t, Rule: rule})
 	if to == TimeWait {
-		c.timeWaitSince[side] = t
+		c.timeWaitSince[side] = t.UnixNano()
 	}
 }
+
+// at returns the time of Unix ns, in the location of the capture's times:
+// Conn keeps the times it keeps only for itself as Unix ns, a third of
+// the size of a time.Time.
+func (c *Conn) at(ns int64) time.Time { return time.Unix(0, ns).In(c.Start.Location()) }
 
 // States returns the sequence of states side went through, its initial
 // state first.

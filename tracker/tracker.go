@@ -233,8 +233,8 @@ func (t *Tracker) track(s *capture.Segment) {
 	if t.cfg.Park && (len(c.synSegs) > 0 || c.Dir[Client].Packets+c.Dir[Server].Packets == 1) && t.parking() {
 		t.recordSYN(c, s)
 	}
-	if c.closedSince.IsZero() && c.bothClosed() {
-		c.closedSince = s.Time
+	if !c.closed && c.bothClosed() {
+		c.closed = true
 		t.after(lingerTimer, c, s.Time, t.cfg.ClosedLinger)
 	}
 	if len(c.Transitions) > nt {
@@ -349,7 +349,7 @@ func (t *Tracker) makeConn(key capture.Key, s *capture.Segment, id uint64) *Conn
 		// A connection's life is some ten transitions: one allocation for them.
 		c.Transitions = make([]Transition, 0, 10)
 	}
-	c.synTimes = [2][]time.Time{c.synBuf[0][:0], c.synBuf[1][:0]}
+	c.synTimes = [2][]int64{c.synBuf[0][:0], c.synBuf[1][:0]}
 	c.Dir[Client].WindowScale = capture.NoWindowScale
 	c.Dir[Server].WindowScale = capture.NoWindowScale
 	switch {
@@ -534,8 +534,8 @@ func (t *Tracker) due(c *Conn) bool {
 func (t *Tracker) expireTimeWait(c *Conn) {
 	twLen := 2 * t.cfg.MSL
 	for side := range Side(2) {
-		if c.State[side] == TimeWait && !t.now.Before(c.timeWaitSince[side].Add(twLen)) {
-			c.set(side, Closed, RuleTimeWaitExpired, 0, c.timeWaitSince[side].Add(twLen))
+		if end := c.timeWaitSince[side] + int64(twLen); c.State[side] == TimeWait && t.now.UnixNano() >= end {
+			c.set(side, Closed, RuleTimeWaitExpired, 0, c.at(end))
 		}
 	}
 }
