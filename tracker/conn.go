@@ -75,10 +75,10 @@ type Conn struct {
 	timeWaitSince [2]int64    // Unix ns (see at)
 	synTimes      [2][]int64  // Unix ns of each side's SYN (or SYN-ACK) sends
 	synBuf        [2][2]int64 // synTimes' first backing arrays
-	synSegs       []synSeg        // every segment while only client SYNs came (Config.Park)
-	synFrames     [2]int64        // frame of each side's first SYN retransmission
-	finFrames     [2]int64        // frame of each side's first FIN retransmission
-	reuseIndex    int             // 1 + index of a reuse-in-time-wait awaiting the holder's answer
+	synSegs       []synSeg    // every segment while only client SYNs came (Config.Park)
+	synFrames     [2]int64    // frame of each side's first SYN retransmission
+	finFrames     [2]int64    // frame of each side's first FIN retransmission
+	reuseIndex    int         // 1 + index of a reuse-in-time-wait awaiting the holder's answer
 
 	analyzer reassembly.Analyzer // the data-path analysis
 	stalls   [2]stall

@@ -3,7 +3,7 @@ package tracker
 import (
 	"container/heap"
 	"math"
-		"time"
+	"time"
 
 	"github.com/tcplens/tcplens/capture"
 )
