@@ -54,7 +54,8 @@ const inFlight = 4
 type shardOp struct {
 	seg   int32 // index in segs; -1: run the timers
 	now   time.Time
-	frame int64 // the frame being processed (for ordering what is emitted)
+	frame int64  // the frame being processed (for ordering what is emitted)
+	hash  uint64 // the segment's key's hashKey, which chose the worker
 }
 
 // shardEvent is what a worker reports: a connection created or handed on,
@@ -154,7 +155,9 @@ func worker(cfg Config, workers int, in <-chan *shardBatch, out chan<- *shardBat
 				timers = false
 				continue
 			}
-			t.track(&b.segs[op.seg])
+			s := &b.segs[op.seg]
+			key, _ := capture.KeyOf(s)
+			t.track(s, &key, op.hash)
 		}
 		if b.now.After(t.now) {
 			t.now = b.now
@@ -179,14 +182,15 @@ func worker(cfg Config, workers int, in <-chan *shardBatch, out chan<- *shardBat
 func (s *Sharded) Track(seg *capture.Segment) {
 	s.advance(seg.Time, seg.Frame)
 	s.lastFrame = seg.Frame
-	b := s.cur[segmentHash(seg)%uint64(s.n)]
+	h := segmentHash(seg)
+	b := s.cur[h%uint64(s.n)]
 	if n := len(s.segs); n < cap(s.segs) && seg == &s.segs[:n+1][n] {
 		s.segs = s.segs[:n+1] // decoded in place (Slot): no copy
 	} else {
 		s.segs = append(s.segs, *seg)
 	}
 	b.segs = s.segs
-	b.ops = append(b.ops, shardOp{seg: int32(len(s.segs) - 1), now: s.now, frame: seg.Frame})
+	b.ops = append(b.ops, shardOp{seg: int32(len(s.segs) - 1), now: s.now, frame: seg.Frame, hash: h})
 	s.count++
 	if s.count >= batchSize {
 		s.send(false)

@@ -172,15 +172,15 @@ func (t *Tracker) Track(s *capture.Segment) {
 	if !t.shard {
 		t.Advance(s.Time)
 	}
-	t.track(s)
+	key, _ := capture.KeyOf(s)
+	t.track(s, &key, hashKey(&key))
 }
 
-func (t *Tracker) track(s *capture.Segment) {
-	key, _ := capture.KeyOf(s)
-	h := hashKey(&key)
-	c := t.conns.get(h, &key)
+// track applies segment s, whose key is key and hashes to h.
+func (t *Tracker) track(s *capture.Segment, key *capture.Key, h uint64) {
+	c := t.conns.get(h, key)
 	if c == nil && len(t.parked) > 0 {
-		if p := t.parked[key]; p != nil {
+		if p := t.parked[*key]; p != nil {
 			c = t.unpark(p)
 		}
 	}
@@ -211,7 +211,7 @@ func (t *Tracker) track(s *capture.Segment) {
 		if t.cfg.MaxConns > 0 && t.conns.len() >= t.cfg.MaxConns {
 			t.evict()
 		}
-		c = t.newConn(key, s)
+		c = t.newConn(*key, s)
 		t.conns.put(h, c)
 		if hasPrev {
 			c.Incarnation = int(prev.incarnation) + 1
