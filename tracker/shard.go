@@ -35,6 +35,7 @@ type Sharded struct {
 	late      []int64             // per worker
 	open      []int               // per worker
 	merged    []shardEvent        // reused by merge
+	heads     []int               // reused by mergeEvents
 	chunkPool chan []byte         // Config.Prepare's chunks, back from merge
 	segs      []capture.Segment   // the current global batch's segments
 	segsSent  [][]capture.Segment // those of the batches sent, awaiting merge
@@ -293,6 +294,46 @@ func (s *Sharded) send(flush bool) {
 	}
 }
 
+// compareEvents orders what workers report as one Tracker would have done
+// it: timers run before their frame's segment; within them connections
+// are handed on by id (first frame), as one Tracker sorts them; otherwise
+// only one worker acts at a frame, in its own order.
+func compareEvents(a, b shardEvent) int {
+	if c := cmp.Compare(a.frame, b.frame); c != 0 {
+		return c
+	}
+	if a.timers != b.timers {
+		if a.timers {
+			return -1
+		}
+		return 1
+	}
+	if a.timers || a.frame == 1<<63-1 {
+		return cmp.Compare(a.id, b.id)
+	}
+	return cmp.Compare(a.seq, b.seq)
+}
+
+// mergeEvents appends to ev the events of batches, each already in order,
+// merged in order: what a stable sort of them all gives (an event of an
+// earlier batch first among equals), in linear time.
+func mergeEvents(ev []shardEvent, batches []*shardBatch, next []int) []shardEvent {
+	clear(next)
+	for {
+		best := -1
+		for w, b := range batches {
+			if next[w] < len(b.events) && (best < 0 || compareEvents(b.events[next[w]], batches[best].events[next[best]]) < 0) {
+				best = w
+			}
+		}
+		if best < 0 {
+			return ev
+		}
+		ev = append(ev, batches[best].events[next[best]])
+		next[best]++
+	}
+}
+
 // merge waits for the oldest batches sent and hands on what they emitted,
 // in the order a single Tracker would have.
 func (s *Sharded) merge() {
@@ -300,33 +341,27 @@ func (s *Sharded) merge() {
 	s.pending = s.pending[1:]
 	segs := s.segsSent[0]
 	s.segsSent = s.segsSent[1:]
-	ev := s.merged[:0]
+	sorted := true
 	for w, b := range batches {
 		got := <-s.out[w]
 		if got != b {
 			panic("tracker: shard batches out of order")
 		}
-		ev = append(ev, b.events...)
+		sorted = sorted && slices.IsSortedFunc(b.events, compareEvents)
 		s.late[w], s.open[w] = b.late, b.open
 	}
-	// Timers run before their frame's segment; within them connections
-	// are handed on by id (first frame), as one Tracker sorts them;
-	// otherwise only one worker acts at a frame, in its own order.
-	slices.SortStableFunc(ev, func(a, b shardEvent) int {
-		if c := cmp.Compare(a.frame, b.frame); c != 0 {
-			return c
+	ev := s.merged[:0]
+	if sorted {
+		if len(s.heads) < len(batches) {
+			s.heads = make([]int, len(batches))
 		}
-		if a.timers != b.timers {
-			if a.timers {
-				return -1
-			}
-			return 1
+		ev = mergeEvents(ev, batches, s.heads[:len(batches)])
+	} else {
+		for _, b := range batches {
+			ev = append(ev, b.events...)
 		}
-		if a.timers || a.frame == 1<<63-1 {
-			return cmp.Compare(a.id, b.id)
-		}
-		return cmp.Compare(a.seq, b.seq)
-	})
+		slices.SortStableFunc(ev, compareEvents)
+	}
 	for _, e := range ev {
 		if e.created {
 			s.nextID++
