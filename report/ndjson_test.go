@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/netip"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/tcplens/tcplens/capture"
 	"github.com/tcplens/tcplens/report"
@@ -79,6 +81,29 @@ func TestAppendStringEscapes(t *testing.T) {
 		if !bytes.Contains(got, append([]byte(`"file":`), want...)) {
 			t.Errorf("%q: got %s, want the file as %s", s, got, want)
 		}
+	}
+}
+
+// States, sides and rules outside the tables AppendConn formats from
+// (values no tracker makes) come out as encoding/json writes them too.
+func TestAppendConnOutOfRangeValues(t *testing.T) {
+	c := &tracker.Conn{Initial: [2]tracker.State{tracker.Closed, 200}, State: [2]tracker.State{tracker.TimeWait, 17}}
+	c.Client, c.Server = netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("10.0.0.2:80")
+	c.Start = time.Date(2025, 3, 1, 12, 0, 0, 5, time.UTC)
+	c.Last = c.Start.Add(time.Second)
+	c.Transitions = []tracker.Transition{
+		{Frame: 1, Time: c.Start, Side: tracker.Client, From: tracker.Closed, To: tracker.SynSent, Rule: 250},
+		{Frame: 2, Time: c.Last, Side: tracker.Server, From: 200, To: 17, Rule: tracker.Rule(3)},
+		{Frame: 3, Time: c.Last, Side: 7, From: tracker.SynSent, To: tracker.TimeWait},
+	}
+	rec := report.NewRecord("x.pcap", c)
+	want, err := json.Marshal(&rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := report.AppendConn(nil, "x.pcap", c)
+	if !bytes.Equal(got, append(want, '\n')) {
+		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
 
