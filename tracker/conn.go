@@ -84,7 +84,6 @@ type Conn struct {
 	stalls   [2]stall
 
 	prev, next *Conn   // the tracker's list by recent activity
-	sameHash   *Conn   // the next connection in the table with the same hash
 	hash       uint64  // hashKey(&Key)
 	lruAt      int64   // capture time (Unix ns) c was last moved in that list
 	final      Outcome // how it ended, once finalized

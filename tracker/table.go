@@ -1,68 +1,123 @@
 package tracker
 
-import "github.com/tcplens/tcplens/capture"
+import (
+	"math/bits"
+
+	"github.com/tcplens/tcplens/capture"
+)
 
 // connTable holds the connections in memory by the 64-bit hash of their
-// key (hashKey), the rare keys that share a hash chained through
-// Conn.sameHash. Its slots are 16 bytes where a map keyed by the 40-byte
-// key had 48: a lookup touches fewer cache lines, and the key itself is
-// compared in the connection, which is read next anyway.
+// key (hashKey): open addressing with linear probing, the hash kept in the
+// slot beside the connection so that a probe reads no connection but the
+// one it finds. A slot's home is the top bits of the hash: a Sharded's
+// workers each get the keys of one residue of the hash, which low bits
+// would crowd into a fraction of the slots. Deleting moves back the slots
+// that would be cut off from their home, so nothing is left behind for
+// lookups to probe past: Go's maps leave a tombstone in the slot, and with
+// a connection created and deleted every dozen packets their probe
+// sequences grew until lookups took a sixth of the run, unless the map was
+// copied now and then.
 type connTable struct {
-	m    map[uint64]*Conn
-	n    int
-	dels int // deletes since m was last rebuilt
+	slots []connSlot // a power of two long; at most half full
+	shift uint       // 64 - log2(len(slots))
+	n     int
 }
 
-func newConnTable() connTable { return connTable{m: make(map[uint64]*Conn)} }
+type connSlot struct {
+	hash uint64
+	c    *Conn // nil: empty
+}
 
-func (ct *connTable) len() int { return ct.n }
+// minConnSlots is the table's smallest size.
+const minConnSlots = 1024
 
-// get returns the connection of key k, whose hash is h, or nil.
-func (ct *connTable) get(h uint64, k *capture.Key) *Conn {
-	for c := ct.m[h]; c != nil; c = c.sameHash {
-		if c.Key == *k {
-			return c
+func newConnTable() connTable {
+	var ct connTable
+	ct.resize(minConnSlots)
+	return ct
+}
+
+func (ct *connTable) resize(n int) {
+	old := ct.slots
+	ct.slots = make([]connSlot, n)
+	ct.shift = uint(64 - bits.TrailingZeros(uint(n)))
+	for _, s := range old {
+		if s.c != nil {
+			ct.insert(s)
 		}
 	}
-	return nil
 }
 
-// put adds c, whose key is not in the table and hashes to h.
-func (ct *connTable) put(h uint64, c *Conn) {
-	c.hash, c.sameHash = h, ct.m[h]
-	ct.m[h] = c
-	ct.n++
-}
-
-// remove deletes c if it is in the table.
-func (ct *connTable) remove(c *Conn) {
-	first := ct.m[c.hash]
-	if first == c {
-		if c.sameHash != nil {
-			ct.m[c.hash] = c.sameHash
-		} else {
-			delete(ct.m, c.hash)
-			ct.m = afterDelete(ct.m, &ct.dels)
-		}
-		c.sameHash = nil
-		ct.n--
-		return
-	}
-	for p := first; p != nil; p = p.sameHash {
-		if p.sameHash == c {
-			p.sameHash = c.sameHash
-			c.sameHash = nil
-			ct.n--
+func (ct *connTable) insert(s connSlot) {
+	mask := uint64(len(ct.slots) - 1)
+	for i := s.hash >> ct.shift; ; i = (i + 1) & mask {
+		if ct.slots[i].c == nil {
+			ct.slots[i] = s
 			return
 		}
 	}
 }
 
+func (ct *connTable) len() int { return ct.n }
+
+// get returns the connection of key k, whose hash is h, or nil.
+func (ct *connTable) get(h uint64, k *capture.Key) *Conn {
+	mask := uint64(len(ct.slots) - 1)
+	for i := h >> ct.shift; ; i = (i + 1) & mask {
+		s := &ct.slots[i]
+		if s.c == nil {
+			return nil
+		}
+		if s.hash == h && s.c.Key == *k {
+			return s.c
+		}
+	}
+}
+
+// put adds c, whose key is not in the table and hashes to h.
+func (ct *connTable) put(h uint64, c *Conn) {
+	c.hash = h
+	if 2*(ct.n+1) > len(ct.slots) {
+		ct.resize(2 * len(ct.slots))
+	}
+	ct.insert(connSlot{h, c})
+	ct.n++
+}
+
+// remove deletes c if it is in the table.
+func (ct *connTable) remove(c *Conn) {
+	mask := len(ct.slots) - 1
+	i := int(c.hash >> ct.shift)
+	for ; ct.slots[i].c != c; i = (i + 1) & mask {
+		if ct.slots[i].c == nil {
+			return
+		}
+	}
+	for j := i; ; {
+		j = (j + 1) & mask
+		s := ct.slots[j]
+		if s.c == nil {
+			break
+		}
+		// s stays if its home is cyclically in (i, j].
+		if home := int(s.hash >> ct.shift); i <= j && i < home && home <= j || i > j && (i < home || home <= j) {
+			continue
+		}
+		ct.slots[i] = s
+		i = j
+	}
+	ct.slots[i] = connSlot{}
+	ct.n--
+	if len(ct.slots) > minConnSlots && 8*ct.n < len(ct.slots) {
+		ct.resize(len(ct.slots) / 2) // after a burst of connections
+	}
+}
+
 // each calls fn for every connection, in no particular order.
 func (ct *connTable) each(fn func(*Conn)) {
-	for _, first := range ct.m {
-		for c := first; c != nil; c = c.sameHash {
-			fn(c)
+	for _, s := range ct.slots {
+		if s.c != nil {
+			fn(s.c)
 		}
 	}
 }

@@ -1,16 +1,19 @@
 package tracker
 
+import "math/bits"
+
 // tombstones holds the tombstones of connections handed on with a side in
 // TIME_WAIT, keyed by hashKey, in the order they were made: a FIFO of the
 // tombstones themselves, in blocks that are reused once every tombstone in
 // them has expired, and an open-addressing index from key to sequence
 // number. Some 450,000 tombstones live at once at 8,000 connections a
 // second: a map of 56-byte values cost twice the memory of the blocks, and
-// a map[uint64]int64 index some 20 MB, twice that while afterDelete copied
-// it; the index's 4-byte slots cost 4 MB, and deleting from it leaves
+// a map[uint64]int64 index some 20 MB, twice that while it was copied to
+// shed the tombstones its deletes left; the index's 4-byte slots cost 4 MB, and deleting from it leaves
 // nothing behind to copy away.
 type tombstones struct {
 	index  []uint32 // 0: empty; else seqSlot of an indexed tombstone
+	shift  uint     // 64 - log2(len(index)): a key's home is its hash's top bits (see connTable)
 	n      int      // tombstones indexed
 	blocks [][]tombEntry
 	base   int64 // blocks[0][0] has sequence number base
@@ -51,7 +54,7 @@ func (ts *tombstones) slotSeq(v uint32) int64 {
 // that ends its probe sequence.
 func (ts *tombstones) find(h uint64) (int, bool) {
 	mask := uint64(len(ts.index) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
+	for i := h >> ts.shift; ; i = (i + 1) & mask {
 		v := ts.index[i]
 		if v == 0 {
 			return int(i), false
@@ -100,6 +103,7 @@ func (ts *tombstones) add(h uint64, p past) {
 func (ts *tombstones) grow() {
 	old := ts.index
 	ts.index = make([]uint32, max(1024, 2*len(old)))
+	ts.shift = uint(64 - bits.TrailingZeros(uint(len(ts.index))))
 	for _, v := range old {
 		if v != 0 {
 			i, _ := ts.find(ts.at(ts.slotSeq(v)).hash)
@@ -130,7 +134,7 @@ func (ts *tombstones) remove(i int) {
 		if v == 0 {
 			break
 		}
-		home := int(ts.at(ts.slotSeq(v)).hash) & mask
+		home := int(ts.at(ts.slotSeq(v)).hash >> ts.shift)
 		// v stays if its home is cyclically in (i, j].
 		if i <= j && i < home && home <= j || i > j && (i < home || home <= j) {
 			continue

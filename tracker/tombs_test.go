@@ -7,9 +7,9 @@ import "testing"
 // with keys whose low bits collide, which makes long probe sequences for
 // deletion to mend.
 func TestTombstonesMatchAMap(t *testing.T) {
-	spread := func(k uint64) uint64 { return k }
+	spread := func(k uint64) uint64 { return mix64(k) }
 	t.Run("spread", func(t *testing.T) { testTombstones(t, 0, spread) })
-	t.Run("colliding", func(t *testing.T) { testTombstones(t, 0, func(k uint64) uint64 { return k/4*8 | k%4<<40 }) })
+	t.Run("colliding", func(t *testing.T) { testTombstones(t, 0, func(k uint64) uint64 { return mix64(k/4)&^3 | k%4 }) })
 	// Index slots hold sequence numbers modulo 2^32-1: across the wrap.
 	t.Run("wrapping", func(t *testing.T) { testTombstones(t, seqMod-100000, spread) })
 }
