@@ -342,10 +342,17 @@ func (n *NDJSON) WriteConn(file string, c *tracker.Conn) error {
 }
 
 // WritePrepared writes the record of c like WriteConn, from the tail in
-// c.Prepared that PrepareConn made, if there is one.
+// c.Prepared that PrepareConn made, if there is one. The tail is written
+// as it is, not copied next to its head first: the output is mostly tails.
 func (n *NDJSON) WritePrepared(file string, c *tracker.Conn) error {
-	n.buf = n.heads.AppendPrepared(n.buf[:0], file, c)
-	_, err := n.w.Write(n.buf)
+	if c.Prepared == nil {
+		return n.WriteConn(file, c)
+	}
+	n.buf = n.heads.appendHead(n.buf[:0], file, c.ID)
+	if _, err := n.w.Write(n.buf); err != nil {
+		return err
+	}
+	_, err := n.w.Write(c.Prepared)
 	return err
 }
 
@@ -362,12 +369,17 @@ func (h *Heads) AppendPrepared(b []byte, file string, c *tracker.Conn) []byte {
 	if c.Prepared == nil {
 		return AppendConn(b, file, c)
 	}
+	b = h.appendHead(b, file, c.ID)
+	return append(b, c.Prepared...)
+}
+
+// appendHead appends what a record of file says before its tail.
+func (h *Heads) appendHead(b []byte, file string, id uint64) []byte {
 	if h.file != file || h.head == nil {
 		h.head, h.file = appendConnHead(h.head[:0], file), file
 	}
 	b = append(b, h.head...)
-	b = strconv.AppendUint(b, c.ID, 10)
-	return append(b, c.Prepared...)
+	return strconv.AppendUint(b, id, 10)
 }
 
 // PrepareConn is a tracker.Config.Prepare that formats the record's tail,
