@@ -30,7 +30,7 @@ type Sharded struct {
 	now       time.Time
 	next      time.Time // when the timers next run
 	nextID    uint64
-	ids       map[uint64]uint64 // provisional id (first frame) → id
+	ids       idMap // provisional id (first frame) → id
 	lastFrame int64
 	late      []int64             // per worker
 	open      []int               // per worker
@@ -90,7 +90,7 @@ func NewSharded(cfg Config, n int, emit func(*Conn)) *Sharded {
 	if cfg.MaxConns > 0 {
 		cfg.MaxConns = max(cfg.MaxConns/n, 1)
 	}
-	s := &Sharded{n: n, emit: emit, ids: make(map[uint64]uint64), open: make([]int, n), late: make([]int64, n),
+	s := &Sharded{n: n, emit: emit, open: make([]int, n), late: make([]int64, n),
 		free: make(chan *shardBatch, n*(inFlight+2)), chunkPool: make(chan []byte, 256),
 		segPool: make(chan []capture.Segment, inFlight+2), segs: make([]capture.Segment, 0, batchSize)}
 	for range n {
@@ -365,11 +365,10 @@ func (s *Sharded) merge() {
 	for _, e := range ev {
 		if e.created {
 			s.nextID++
-			s.ids[e.id] = s.nextID
+			s.ids.set(e.id, s.nextID)
 			continue
 		}
-		id := s.ids[e.id]
-		delete(s.ids, e.id)
+		id := s.ids.take(e.id)
 		e.c.ID = id
 		s.emit(e.c)
 	}

@@ -312,20 +312,28 @@ var allocRE = regexp.MustCompile(`alloc-stats: mallocs=(\d+)`)
 
 // tcplens measures read --format ndjson on one core and on two, the
 // median of b.runs runs each, and checks that both print the same bytes.
+// The runs alternate between one core and two, so that a machine that
+// slows down or speeds up meanwhile (a shared one does) weighs on both
+// alike.
 func (b *bench) tcplens(f corpusFile) ([]row, error) {
-	var rows []row
 	sums := map[int][32]byte{}
+	args := func(workers int) ([]string, []string) {
+		return []string{"read", "--format", "ndjson", "--quiet", "--alloc-stats", "--workers", strconv.Itoa(workers), f.path},
+			[]string{"GOMAXPROCS=" + strconv.Itoa(workers)}
+	}
 	for _, workers := range []int{1, 2} {
-		args := []string{"read", "--format", "ndjson", "--quiet", "--alloc-stats", "--workers", strconv.Itoa(workers), f.path}
-		env := []string{"GOMAXPROCS=" + strconv.Itoa(workers)}
 		// One run whose output is hashed, untimed.
 		h := sha256.New()
+		args, env := args(workers)
 		if _, _, _, _, err := measure(b.tcplensBin, args, env, h); err != nil {
 			return nil, err
 		}
 		sums[workers] = [32]byte(h.Sum(nil))
-		var got []row
-		for range b.runs {
+	}
+	got := map[int][]row{}
+	for range b.runs {
+		for _, workers := range []int{1, 2} {
+			args, env := args(workers)
 			log.Printf("tcplens --workers %d on %s", workers, filepath.Base(f.path))
 			wall, cpu, rss, stderr, err := measure(b.tcplensBin, args, env, nil)
 			if err != nil {
@@ -338,10 +346,14 @@ func (b *bench) tcplens(f corpusFile) ([]row, error) {
 			if m := allocRE.FindStringSubmatch(stderr); m != nil {
 				r.mallocs, _ = strconv.ParseInt(m[1], 10, 64)
 			}
-			got = append(got, r)
+			got[workers] = append(got[workers], r)
 		}
-		slices.SortFunc(got, func(a, b row) int { return int(a.wall - b.wall) })
-		rows = append(rows, got[len(got)/2])
+	}
+	var rows []row
+	for _, workers := range []int{1, 2} {
+		runs := got[workers]
+		slices.SortFunc(runs, func(a, b row) int { return int(a.wall - b.wall) })
+		rows = append(rows, runs[len(runs)/2])
 	}
 	if len(rows) == 2 {
 		rows[1].compareRate = rate(rows[0])
