@@ -72,8 +72,7 @@ func (m *idMap) take(key uint64) uint64 {
 		if s.id == 0 {
 			break
 		}
-		// s stays if its home is cyclically in (i, j].
-		if home := m.home(s.key); i <= j && i < home && home <= j || i > j && (i < home || home <= j) {
+		if staysPut(i, j, m.home(s.key)) {
 			continue
 		}
 		m.slots[i] = s

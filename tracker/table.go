@@ -99,8 +99,7 @@ func (ct *connTable) remove(c *Conn) {
 		if s.c == nil {
 			break
 		}
-		// s stays if its home is cyclically in (i, j].
-		if home := int(s.hash >> ct.shift); i <= j && i < home && home <= j || i > j && (i < home || home <= j) {
+		if staysPut(i, j, int(s.hash>>ct.shift)) {
 			continue
 		}
 		ct.slots[i] = s
@@ -111,6 +110,18 @@ func (ct *connTable) remove(c *Conn) {
 	if len(ct.slots) > minConnSlots && 8*ct.n < len(ct.slots) {
 		ct.resize(len(ct.slots) / 2) // after a burst of connections
 	}
+}
+
+// staysPut reports whether, in a linear-probing table whose slot i has
+// just been emptied, the entry in slot j (after i, the probe sequence
+// unbroken between them) whose home is slot home can stay where it is:
+// whether its home is cyclically in (i, j], so that its probe sequence
+// does not pass i. If not, it moves to i (backward-shift deletion).
+func staysPut[T ~int | ~uint64](i, j, home T) bool {
+	if i <= j {
+		return i < home && home <= j
+	}
+	return i < home || home <= j
 }
 
 // each calls fn for every connection, in no particular order.

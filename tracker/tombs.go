@@ -135,8 +135,7 @@ func (ts *tombstones) remove(i int) {
 			break
 		}
 		home := int(ts.at(ts.slotSeq(v)).hash >> ts.shift)
-		// v stays if its home is cyclically in (i, j].
-		if i <= j && i < home && home <= j || i > j && (i < home || home <= j) {
+		if staysPut(i, j, home) {
 			continue
 		}
 		ts.index[i] = v
