@@ -66,19 +66,7 @@ func (m *idMap) take(key uint64) uint64 {
 		}
 	}
 	id := m.slots[i].id
-	for j := i; ; {
-		j = (j + 1) & mask
-		s := m.slots[j]
-		if s.id == 0 {
-			break
-		}
-		if staysPut(i, j, m.home(s.key)) {
-			continue
-		}
-		m.slots[i] = s
-		i = j
-	}
-	m.slots[i] = idSlot{}
+	backShift(m.slots, int(i), func(s *idSlot) bool { return s.id != 0 }, func(s *idSlot) int { return int(m.home(s.key)) })
 	m.n--
 	if len(m.slots) > minIDSlots && 8*m.n < len(m.slots) {
 		m.resize(len(m.slots) / 2)

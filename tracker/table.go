@@ -93,35 +93,34 @@ func (ct *connTable) remove(c *Conn) {
 			return
 		}
 	}
-	for j := i; ; {
-		j = (j + 1) & mask
-		s := ct.slots[j]
-		if s.c == nil {
-			break
-		}
-		if staysPut(i, j, int(s.hash>>ct.shift)) {
-			continue
-		}
-		ct.slots[i] = s
-		i = j
-	}
-	ct.slots[i] = connSlot{}
+	backShift(ct.slots, i, func(s *connSlot) bool { return s.c != nil }, func(s *connSlot) int { return int(s.hash >> ct.shift) })
 	ct.n--
 	if len(ct.slots) > minConnSlots && 8*ct.n < len(ct.slots) {
 		ct.resize(len(ct.slots) / 2) // after a burst of connections
 	}
 }
 
-// staysPut reports whether, in a linear-probing table whose slot i has
-// just been emptied, the entry in slot j (after i, the probe sequence
-// unbroken between them) whose home is slot home can stay where it is:
-// whether its home is cyclically in (i, j], so that its probe sequence
-// does not pass i. If not, it moves to i (backward-shift deletion).
-func staysPut[T ~int | ~uint64](i, j, home T) bool {
-	if i <= j {
-		return i < home && home <= j
+// backShift empties slot i of a linear-probing table (a power of two
+// long) whose used slots are those used reports, each at home (the slot
+// its probe sequence begins at) or after it: it moves back into the gap
+// each slot after it whose probe sequence would pass the gap, so that no
+// marker is left for lookups to probe past (backward-shift deletion).
+func backShift[S any](slots []S, i int, used func(*S) bool, home func(*S) int) {
+	mask := len(slots) - 1
+	for j := i; ; {
+		j = (j + 1) & mask
+		if !used(&slots[j]) {
+			break
+		}
+		// Slot j stays if its home is cyclically in (i, j].
+		if h := home(&slots[j]); i <= j && i < h && h <= j || i > j && (i < h || h <= j) {
+			continue
+		}
+		slots[i] = slots[j]
+		i = j
 	}
-	return i < home || home <= j
+	var empty S
+	slots[i] = empty
 }
 
 // each calls fn for every connection, in no particular order.

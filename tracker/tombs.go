@@ -123,25 +123,11 @@ func (ts *tombstones) forget(h uint64) {
 	}
 }
 
-// remove empties slot i, moving back the slots after it that its
-// emptiness would cut off from their home (linear probing's deletion,
-// which leaves no marker behind).
+// remove empties slot i.
 func (ts *tombstones) remove(i int) {
-	mask := len(ts.index) - 1
-	for j := i; ; {
-		j = (j + 1) & mask
-		v := ts.index[j]
-		if v == 0 {
-			break
-		}
-		home := int(ts.at(ts.slotSeq(v)).hash >> ts.shift)
-		if staysPut(i, j, home) {
-			continue
-		}
-		ts.index[i] = v
-		i = j
-	}
-	ts.index[i] = 0
+	backShift(ts.index, i, func(v *uint32) bool { return *v != 0 }, func(v *uint32) int {
+		return int(ts.at(ts.slotSeq(*v)).hash >> ts.shift)
+	})
 	ts.n--
 }
 
