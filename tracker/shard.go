@@ -36,7 +36,7 @@ type Sharded struct {
 	open      []int               // per worker
 	merged    []shardEvent        // reused by merge
 	heads     []int               // reused by mergeEvents
-	chunkPool chan []byte         // Config.Prepare's chunks, back from merge
+	chunkPool []chan []byte       // each worker's Config.Prepare chunks, back from merge
 	segs      []capture.Segment   // the current global batch's segments
 	segsSent  [][]capture.Segment // those of the batches sent, awaiting merge
 	segPool   chan []capture.Segment
@@ -91,12 +91,15 @@ func NewSharded(cfg Config, n int, emit func(*Conn)) *Sharded {
 		cfg.MaxConns = max(cfg.MaxConns/n, 1)
 	}
 	s := &Sharded{n: n, emit: emit, open: make([]int, n), late: make([]int64, n),
-		free: make(chan *shardBatch, n*(inFlight+2)), chunkPool: make(chan []byte, 256),
+		free:    make(chan *shardBatch, n*(inFlight+2)),
 		segPool: make(chan []capture.Segment, inFlight+2), segs: make([]capture.Segment, 0, batchSize)}
 	for range n {
 		in, out := make(chan *shardBatch, inFlight+1), make(chan *shardBatch, inFlight+1)
 		s.in, s.out = append(s.in, in), append(s.out, out)
-		go worker(cfg, n, in, out, s.chunkPool)
+		// A worker writes its chunks again once merge has read them: its
+		// own, as the memory it wrote last is likelier in its core's cache.
+		s.chunkPool = append(s.chunkPool, make(chan []byte, 256/n+1))
+		go worker(cfg, n, in, out, s.chunkPool[len(s.chunkPool)-1])
 	}
 	s.cur = make([]*shardBatch, n)
 	for w := range s.cur {
@@ -378,11 +381,11 @@ func (s *Sharded) merge() {
 	case s.segPool <- segs[:0]:
 	default:
 	}
-	for _, b := range batches {
+	for w, b := range batches {
 		b.segs = nil
 		for _, c := range b.chunks {
 			select {
-			case s.chunkPool <- c[:0]:
+			case s.chunkPool[w] <- c[:0]:
 			default:
 			}
 		}
