@@ -53,7 +53,9 @@ const NoWindowScale = -1
 const MaxSACKBlocks = 4
 
 // Segment is one decoded TCP segment. The decoder fills it in place; it holds
-// no reference to the packet buffer.
+// no reference to the packet buffer. Its fields are ordered to make 192
+// bytes, three cache lines: a Sharded hands millions of them from one core
+// to another.
 type Segment struct {
 	Frame     int64     // 1-based frame number in its file
 	Time      time.Time // capture timestamp
@@ -69,11 +71,11 @@ type Segment struct {
 	MSS         uint16 // 0 when absent
 	WindowScale int8   // NoWindowScale when absent
 	SACKPerm    bool
-	NumSACK     int
-	SACK        [MaxSACKBlocks][2]uint32
 	HasTS       bool
 	TSVal       uint32
 	TSEcr       uint32
+	NumSACK     int
+	SACK        [MaxSACKBlocks][2]uint32
 
 	// PayloadLen is the TCP payload length from the IP length, so it is
 	// right even when the capture kept only the headers. CapturedPayload is

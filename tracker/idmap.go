@@ -1,13 +1,11 @@
 package tracker
 
-import "math/bits"
-
 // idMap maps a Sharded's provisional ids (first frames) to ids while their
 // connections are open: an entry made and deleted per connection, on the
 // goroutine that merges the workers' output, where a Go map's lookups,
 // assignments and the tombstones its deletes leave cost a tenth of that
-// goroutine's time. Open addressing with linear probing, deletion by
-// backward shift; a value of 0 marks an empty slot (ids count from 1).
+// goroutine's time. A linear-probing table (see probe.go); an id of 0
+// marks an empty slot (ids count from 1).
 type idMap struct {
 	slots []idSlot // a power of two long; at most half full
 	shift uint     // 64 - log2(len(slots))
@@ -16,30 +14,15 @@ type idMap struct {
 
 type idSlot struct{ key, id uint64 }
 
-const minIDSlots = 1024
-
-func (m *idMap) resize(n int) {
-	old := m.slots
-	m.slots = make([]idSlot, n)
-	m.shift = uint(64 - bits.TrailingZeros(uint(n)))
-	mask := uint64(n - 1)
-	for _, s := range old {
-		if s.id != 0 {
-			i := m.home(s.key)
-			for m.slots[i].id != 0 {
-				i = (i + 1) & mask
-			}
-			m.slots[i] = s
-		}
-	}
-}
+func idUsed(s *idSlot) bool   { return s.id != 0 }
+func idHash(s *idSlot) uint64 { return mix64(s.key) }
 
 func (m *idMap) home(key uint64) uint64 { return mix64(key) >> m.shift }
 
 // set maps key to id, which is not 0.
 func (m *idMap) set(key, id uint64) {
 	if 2*(m.n+1) > len(m.slots) {
-		m.resize(max(minIDSlots, 2*len(m.slots)))
+		m.slots, m.shift = rehash(m.slots, max(minSlots, 2*len(m.slots)), idUsed, idHash)
 	}
 	mask := uint64(len(m.slots) - 1)
 	i := m.home(key)
@@ -66,10 +49,10 @@ func (m *idMap) take(key uint64) uint64 {
 		}
 	}
 	id := m.slots[i].id
-	backShift(m.slots, int(i), func(s *idSlot) bool { return s.id != 0 }, func(s *idSlot) int { return int(m.home(s.key)) })
+	backShift(m.slots, int(i), idUsed, func(s *idSlot) int { return int(m.home(s.key)) })
 	m.n--
-	if len(m.slots) > minIDSlots && 8*m.n < len(m.slots) {
-		m.resize(len(m.slots) / 2)
+	if len(m.slots) > minSlots && 8*m.n < len(m.slots) {
+		m.slots, m.shift = rehash(m.slots, len(m.slots)/2, idUsed, idHash)
 	}
 	return id
 }

@@ -46,7 +46,7 @@ func TestIDMapMatchesAMap(t *testing.T) {
 			t.Fatalf("take(%d) = %d, want %d", key, got, id)
 		}
 	}
-	if len(m.slots) > minIDSlots {
+	if len(m.slots) > minSlots {
 		t.Errorf("%d slots left when empty", len(m.slots))
 	}
 }
@@ -65,8 +65,8 @@ func TestIDMapWrapping(t *testing.T) {
 		for i, k := range keys {
 			m.set(k, uint64(i+1))
 		}
-		if len(m.slots) != minIDSlots {
-			t.Fatalf("%d slots, want %d", len(m.slots), minIDSlots)
+		if len(m.slots) != minSlots {
+			t.Fatalf("%d slots, want %d", len(m.slots), minSlots)
 		}
 		order := append(append([]int{}, first), func() (o []int) {
 			for i := range keys {

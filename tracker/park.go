@@ -24,6 +24,7 @@ const parkAfter = 2 * time.Second
 // timeout happens to a connection in SYN_SENT.
 type parked struct {
 	key      capture.Key
+	hash     uint64 // hashKey(&key)
 	id       uint64
 	first    synSeg    // the first SYN
 	again    []synTime // the SYNs after it, if each is the first but for frame, time and TSval
@@ -160,7 +161,7 @@ func (h *parkHeap) Pop() any {
 }
 
 // Parked returns how many connections are parked (Config.Park).
-func (t *Tracker) Parked() int { return len(t.parked) }
+func (t *Tracker) Parked() int { return t.parked.len() }
 
 // parking reports whether connections are parked at all: only when asked
 // (Config.Park), with no OnEvent listener (a parked connection's events
@@ -218,7 +219,7 @@ func (t *Tracker) parkDue(now int64, minIdle time.Duration) {
 }
 
 func (t *Tracker) park(c *Conn, minIdle time.Duration) {
-	p := &parked{key: c.Key, id: c.ID}
+	p := &parked{key: c.Key, hash: c.hash, id: c.ID}
 	p.setSegs(c.synSegs)
 	if c.Client == c.Key.Lo() {
 		p.bits |= parkedClientIsLo
@@ -230,12 +231,9 @@ func (t *Tracker) park(c *Conn, minIdle time.Duration) {
 	if minIdle > 0 {
 		p.deadline = c.Last.UnixNano() + int64(minIdle)
 	}
-	if t.parked == nil {
-		t.parked = make(map[capture.Key]*parked)
-	}
-	t.parked[c.Key] = p
+	t.parked.put(p.hash, p)
 	heap.Push(&t.parkQueue, p)
-	t.conns.remove(c)
+	t.conns.remove(c.hash, c)
 	t.lru.remove(c)
 	c.done = true
 	t.Release(c)
@@ -243,7 +241,7 @@ func (t *Tracker) park(c *Conn, minIdle time.Duration) {
 
 // unpark replays a parked connection into a Conn in the table.
 func (t *Tracker) unpark(p *parked) *Conn {
-	delete(t.parked, p.key)
+	t.parked.remove(p.hash, p)
 	if p.at >= 0 {
 		heap.Remove(&t.parkQueue, p.at)
 	}
@@ -256,7 +254,8 @@ func (t *Tracker) unpark(p *parked) *Conn {
 		c.synSegs = append(c.synSegs, g)
 	}
 	c.CaptureLoss = p.bits&parkedCaptureLoss != 0
-	t.conns.put(hashKey(&p.key), c)
+	c.hash = p.hash
+	t.conns.put(p.hash, c)
 	t.lru.moveToBack(c)
 	c.lruAt = c.Last.UnixNano()
 	if c.synOnly() {

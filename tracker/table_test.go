@@ -14,13 +14,14 @@ func TestConnTableCollisions(t *testing.T) {
 		conns := make([]*Conn, 3)
 		for i := range conns {
 			conns[i] = &Conn{Key: capture.Key{LoPort: uint16(i + 1)}}
-			ct.put(42, conns[i]) // one hash for all three
+			conns[i].hash = 42 // one hash for all three
+			ct.put(42, conns[i])
 		}
-		ct.put(7, &Conn{Key: capture.Key{LoPort: 9}})
+		ct.put(7, &Conn{Key: capture.Key{LoPort: 9}, hash: 7})
 		removed := map[int]bool{}
 		for _, i := range order {
-			ct.remove(conns[i])
-			ct.remove(conns[i]) // twice: no effect
+			ct.remove(42, conns[i])
+			ct.remove(42, conns[i]) // twice: no effect
 			removed[i] = true
 			for j, c := range conns {
 				got := ct.get(42, &c.Key)
@@ -73,11 +74,12 @@ func TestConnTableMatchesAMap(t *testing.T) {
 			conns[i] = &Conn{Key: capture.Key{LoPort: uint16(i), HiPort: uint16(i >> 16)}}
 		}
 		for i, c := range conns { // a burst
-			ct.put(hash(uint64(i)), c)
+			c.hash = hash(uint64(i))
+			ct.put(c.hash, c)
 			want[uint16(i)] = c
 			if i%7 == 3 { // and connections ending meanwhile
 				old := conns[i/2]
-				ct.remove(old)
+				ct.remove(old.hash, old)
 				delete(want, old.Key.LoPort)
 			}
 		}
@@ -85,7 +87,7 @@ func TestConnTableMatchesAMap(t *testing.T) {
 		grown := len(ct.slots)
 		for i, c := range conns {
 			if i%100 != 0 {
-				ct.remove(c)
+				ct.remove(c.hash, c)
 				delete(want, c.Key.LoPort)
 			}
 		}

@@ -1,19 +1,17 @@
 package tracker
 
-import "math/bits"
-
 // tombstones holds the tombstones of connections handed on with a side in
 // TIME_WAIT, keyed by hashKey, in the order they were made: a FIFO of the
 // tombstones themselves, in blocks that are reused once every tombstone in
-// them has expired, and an open-addressing index from key to sequence
-// number. Some 450,000 tombstones live at once at 8,000 connections a
-// second: a map of 56-byte values cost twice the memory of the blocks, and
-// a map[uint64]int64 index some 20 MB, twice that while it was copied to
-// shed the tombstones its deletes left; the index's 4-byte slots cost 4 MB, and deleting from it leaves
-// nothing behind to copy away.
+// them has expired, and an index from key to sequence number (a
+// linear-probing table of 4-byte slots, see probe.go). Some 450,000
+// tombstones live at once at 8,000 connections a second: a map of 56-byte
+// values cost twice the memory of the blocks, and a map[uint64]int64 index
+// some 20 MB, twice that while it was copied to shed the tombstones its
+// deletes left; this index costs 4 MB.
 type tombstones struct {
 	index  []uint32 // 0: empty; else seqSlot of an indexed tombstone
-	shift  uint     // 64 - log2(len(index)): a key's home is its hash's top bits (see connTable)
+	shift  uint     // 64 - log2(len(index))
 	n      int      // tombstones indexed
 	blocks [][]tombEntry
 	base   int64 // blocks[0][0] has sequence number base
@@ -99,18 +97,15 @@ func (ts *tombstones) add(h uint64, p past) {
 	ts.index[i] = seqSlot(seq)
 }
 
-// grow doubles the index (at most half full keeps probes short).
+// grow doubles the index.
 func (ts *tombstones) grow() {
-	old := ts.index
-	ts.index = make([]uint32, max(1024, 2*len(old)))
-	ts.shift = uint(64 - bits.TrailingZeros(uint(len(ts.index))))
-	for _, v := range old {
-		if v != 0 {
-			i, _ := ts.find(ts.at(ts.slotSeq(v)).hash)
-			ts.index[i] = v
-		}
-	}
+	ts.index, ts.shift = rehash(ts.index, max(minSlots, 2*len(ts.index)), tombUsed, ts.hashOf)
 }
+
+func tombUsed(v *uint32) bool { return *v != 0 }
+
+// hashOf is the hash of the key of the tombstone in index slot v.
+func (ts *tombstones) hashOf(v *uint32) uint64 { return ts.at(ts.slotSeq(*v)).hash }
 
 // forget deletes the tombstone of key hash h; its entry stays, unindexed,
 // until it expires.
@@ -125,9 +120,7 @@ func (ts *tombstones) forget(h uint64) {
 
 // remove empties slot i.
 func (ts *tombstones) remove(i int) {
-	backShift(ts.index, i, func(v *uint32) bool { return *v != 0 }, func(v *uint32) int {
-		return int(ts.at(ts.slotSeq(*v)).hash >> ts.shift)
-	})
+	backShift(ts.index, i, tombUsed, func(v *uint32) int { return int(ts.hashOf(v) >> ts.shift) })
 	ts.n--
 }
 

@@ -53,7 +53,7 @@ type Tracker struct {
 
 	// Parked connections (Config.Park): by key, and by deadline; parkQ
 	// holds the timers that park them.
-	parked    map[capture.Key]*parked
+	parked    parkTable
 	parkQueue parkHeap
 	parkQ     timerQueue
 	// prepared is the chunk Config.Prepare appends to: reused after each
@@ -128,7 +128,7 @@ func New(cfg Config, emit func(*Conn)) *Tracker {
 func (t *Tracker) OnEvent(fn func(Event)) { t.onEvent = fn }
 
 // Open returns the number of connections in memory.
-func (t *Tracker) Open() int { return t.conns.len() + len(t.parked) }
+func (t *Tracker) Open() int { return t.conns.len() + t.parked.len() }
 
 // Evicted returns how many connections were evicted because the table held
 // Config.MaxConns connections.
@@ -150,9 +150,7 @@ func (t *Tracker) NoteCaptureLoss(n uint64) {
 		return
 	}
 	t.conns.each(func(c *Conn) { c.CaptureLoss = true })
-	for _, p := range t.parked {
-		p.bits |= parkedCaptureLoss
-	}
+	t.parked.each(func(p *parked) { p.bits |= parkedCaptureLoss })
 }
 
 // Advance moves capture time to now, if that is later, and runs the timers
@@ -179,8 +177,8 @@ func (t *Tracker) Track(s *capture.Segment) {
 // track applies segment s, whose key is key and hashes to h.
 func (t *Tracker) track(s *capture.Segment, key *capture.Key, h uint64) {
 	c := t.conns.get(h, key)
-	if c == nil && len(t.parked) > 0 {
-		if p := t.parked[*key]; p != nil {
+	if c == nil && t.parked.len() > 0 {
+		if p := t.parked.get(h, key); p != nil {
 			c = t.unpark(p)
 		}
 	}
@@ -212,6 +210,7 @@ func (t *Tracker) track(s *capture.Segment, key *capture.Key, h uint64) {
 			t.evict()
 		}
 		c = t.newConn(*key, s)
+		c.hash = h
 		t.conns.put(h, c)
 		if hasPrev {
 			c.Incarnation = int(prev.incarnation) + 1
@@ -436,7 +435,7 @@ func (t *Tracker) Release(c *Conn) {
 
 // finish hands c on and forgets it.
 func (t *Tracker) finish(c *Conn) {
-	t.conns.remove(c)
+	t.conns.remove(c.hash, c)
 	t.lru.remove(c)
 	c.done = true
 	nt, na := len(c.Transitions), len(c.Anomalies)
