@@ -16,7 +16,7 @@ import (
 // heap is mostly connections that live for seconds to minutes, so a
 // collection every 20% of growth instead of 100% keeps peak memory lower
 // for a little more CPU in the collector. Measured on synth-20m (one
-// core): 245 MB at 100, 160 MB at 30, 148-150 MB at 20; at 20 a run of
+// core): 201 MB at 100, 160 MB at 30, 148-150 MB at 20; at 20 a run of
 // synth-10m took some 5% more CPU than at 30, and 131-134 MB instead of
 // 138-141.
 const gcPercent = 20
