@@ -137,7 +137,7 @@ func AppendConnTail(b []byte, c *tracker.Conn) []byte {
 		}
 		b = strconv.AppendInt(b, t.Frame, 10)
 		b = append(b, `,"time":`...)
-		b = tc.appendTime(b, t.Time)
+		b = tc.appendTime(b, c.Time(t.At))
 		b = append(b, ruleTails[t.Rule]...)
 	}
 	return append(b, "]}\n"...)

@@ -92,9 +92,9 @@ func TestAppendConnOutOfRangeValues(t *testing.T) {
 	c.Start = time.Date(2025, 3, 1, 12, 0, 0, 5, time.UTC)
 	c.Last = c.Start.Add(time.Second)
 	c.Transitions = []tracker.Transition{
-		{Frame: 1, Time: c.Start, Side: tracker.Client, From: tracker.Closed, To: tracker.SynSent, Rule: 250},
-		{Frame: 2, Time: c.Last, Side: tracker.Server, From: 200, To: 17, Rule: tracker.Rule(3)},
-		{Frame: 3, Time: c.Last, Side: 7, From: tracker.SynSent, To: tracker.TimeWait},
+		{Frame: 1, At: c.Start.UnixNano(), Side: tracker.Client, From: tracker.Closed, To: tracker.SynSent, Rule: 250},
+		{Frame: 2, At: c.Last.UnixNano(), Side: tracker.Server, From: 200, To: 17, Rule: tracker.Rule(3)},
+		{Frame: 3, At: c.Last.UnixNano(), Side: 7, From: tracker.SynSent, To: tracker.TimeWait},
 	}
 	rec := report.NewRecord("x.pcap", c)
 	want, err := json.Marshal(&rec)

@@ -50,14 +50,20 @@ func (c *Conn) closeWaitStuck(cfg *Config, side Side, now time.Time) {
 	c.note(AnomalyCloseWaitStuck, side, t.Frame, t.Time, text)
 }
 
+// entered is when a side entered a state.
+type entered struct {
+	Frame int64
+	Time  time.Time
+}
+
 // enteredAt returns the last transition of side into state s.
-func (c *Conn) enteredAt(side Side, s State) (Transition, bool) {
+func (c *Conn) enteredAt(side Side, s State) (entered, bool) {
 	for i := len(c.Transitions) - 1; i >= 0; i-- {
-		if t := c.Transitions[i]; t.Side == side && t.To == s {
-			return t, true
+		if t := &c.Transitions[i]; t.Side == side && t.To == s {
+			return entered{t.Frame, c.Time(t.At)}, true
 		}
 	}
-	return Transition{}, false
+	return entered{}, false
 }
 
 // finalize adds the anomalies that can only be judged when the connection
@@ -99,7 +105,7 @@ func (c *Conn) retransmittedOpenings() {
 		if side == int(Server) {
 			what = "SYN-ACK"
 		}
-		a := c.note(id, Side(side), c.synFrames[side], c.at(times[1]), fmt.Sprintf("%s sent %d times (%s)", what, len(times), gaps(times)))
+		a := c.note(id, Side(side), c.synFrames[side], c.Time(times[1]), fmt.Sprintf("%s sent %d times (%s)", what, len(times), gaps(times)))
 		a.Count = len(times) - 1
 	}
 }

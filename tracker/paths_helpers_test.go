@@ -286,11 +286,12 @@ func checkTransitionOrder(t *testing.T, c *tracker.Conn) {
 	t.Helper()
 	var last time.Time
 	for i, tr := range c.Transitions {
-		if tr.Time.Before(last) {
+		at := c.Time(tr.At)
+		if at.Before(last) {
 			t.Errorf("conn %d: transition %d (%v %v→%v, frame %d) at %v, before the previous one at %v",
-				c.ID, i, tr.Side, tr.From, tr.To, tr.Frame, tr.Time, last)
+				c.ID, i, tr.Side, tr.From, tr.To, tr.Frame, at, last)
 		}
-		last = tr.Time
+		last = at
 		if tr.Frame != 0 && (tr.Frame < c.FirstFrame || tr.Frame > c.LastFrame) {
 			t.Errorf("conn %d: transition %d at frame %d, outside the connection's frames %d-%d",
 				c.ID, i, tr.Frame, c.FirstFrame, c.LastFrame)

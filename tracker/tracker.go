@@ -234,7 +234,7 @@ func (t *Tracker) track(s *capture.Segment, key *capture.Key, h uint64) {
 	}
 	if !c.closed && c.bothClosed() {
 		c.closed = true
-		t.after(lingerTimer, c, s.Time, t.cfg.ClosedLinger)
+		t.after(lingerTimer, c, s.Time.UnixNano(), t.cfg.ClosedLinger)
 	}
 	if len(c.Transitions) > nt {
 		t.transitioned(c, nt)
@@ -257,10 +257,10 @@ func (t *Tracker) transitioned(c *Conn, nt int) {
 			// a 60 s timer per connection would keep every closed
 			// connection of the last minute in memory.
 			if 2*t.cfg.MSL < t.cfg.ClosedLinger {
-				t.after(timeWaitTimer, c, tr.Time, 2*t.cfg.MSL)
+				t.after(timeWaitTimer, c, tr.At, 2*t.cfg.MSL)
 			}
 		case CloseWait:
-			t.after(closeWaitTimer, c, tr.Time, t.cfg.CloseWaitThreshold)
+			t.after(closeWaitTimer, c, tr.At, t.cfg.CloseWaitThreshold)
 		}
 	}
 	if t.onEvent != nil {
@@ -282,9 +282,9 @@ func (t *Tracker) events(c *Conn, nt, na int) {
 	}
 }
 
-// after sets a timer of a kind to look at c again d after at.
-func (t *Tracker) after(kind int, c *Conn, at time.Time, d time.Duration) {
-	t.timers[kind].push(timer{c, at.Add(d).UnixNano(), c.gen})
+// after sets a timer of a kind to look at c again d after at (Unix ns).
+func (t *Tracker) after(kind int, c *Conn, at int64, d time.Duration) {
+	t.timers[kind].push(timer{c, at + int64(d), c.gen})
 }
 
 // evict finishes the least recently active connection to make room.
@@ -513,7 +513,7 @@ func (t *Tracker) due(c *Conn) bool {
 		// in a tombstone.
 		expired := c.State[Client] == Closed && c.State[Server] == Closed && c.Transitions[len(c.Transitions)-1].Rule == RuleTimeWaitExpired
 		if idle < t.cfg.ClosedLinger && !expired {
-			t.after(lingerTimer, c, c.Last, t.cfg.ClosedLinger)
+			t.after(lingerTimer, c, c.Last.UnixNano(), t.cfg.ClosedLinger)
 			return false
 		}
 		c.End = EndClosed
@@ -534,7 +534,7 @@ func (t *Tracker) expireTimeWait(c *Conn) {
 	twLen := 2 * t.cfg.MSL
 	for side := range Side(2) {
 		if end := c.timeWaitSince[side] + int64(twLen); c.State[side] == TimeWait && t.now.UnixNano() >= end {
-			c.set(side, Closed, RuleTimeWaitExpired, 0, c.at(end))
+			c.set(side, Closed, RuleTimeWaitExpired, 0, c.Time(end))
 		}
 	}
 }
