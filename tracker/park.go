@@ -30,7 +30,7 @@ type parked struct {
 	again    []synTime // the SYNs after it, if each is the first but for frame, time and TSval
 	segs     []synSeg  // else every SYN after the first
 	deadline int64     // Unix ns: Last + the shortest idle timeout
-	at       int       // index in the heap; -1 once unparked
+	at       int32     // index in the heap; -1 once unparked (int32: 176 bytes, not 192)
 	bits     uint8     // parkedClientIsLo, parkedCaptureLoss
 }
 
@@ -144,11 +144,11 @@ func (h parkHeap) Len() int           { return len(h) }
 func (h parkHeap) Less(i, j int) bool { return h[i].deadline < h[j].deadline }
 func (h parkHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].at, h[j].at = i, j
+	h[i].at, h[j].at = int32(i), int32(j)
 }
 func (h *parkHeap) Push(x any) {
 	p := x.(*parked)
-	p.at = len(*h)
+	p.at = int32(len(*h))
 	*h = append(*h, p)
 }
 func (h *parkHeap) Pop() any {
@@ -243,7 +243,7 @@ func (t *Tracker) park(c *Conn, minIdle time.Duration) {
 func (t *Tracker) unpark(p *parked) *Conn {
 	t.parked.remove(p.hash, p)
 	if p.at >= 0 {
-		heap.Remove(&t.parkQueue, p.at)
+		heap.Remove(&t.parkQueue, int(p.at))
 	}
 	first := p.segment(&p.first)
 	c := t.makeConn(p.key, &first, p.id)
