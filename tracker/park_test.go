@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tcplens/tcplens/capture"
 )
 
 // A parked connection gives back the SYNs it was given, whether the
@@ -37,6 +39,35 @@ func TestParkedKeepsSYNs(t *testing.T) {
 		}
 		if short := p.segs == nil; short != tc.short {
 			t.Errorf("%s: kept by frame and time only: %v, want %v", tc.name, short, tc.short)
+		}
+	}
+}
+
+// A released connection keeps arrays of the usual size for the next one,
+// not the largest a connection needed: memory follows what is open, not
+// the worst connection of a long capture.
+func TestReleaseBoundsKeptArrays(t *testing.T) {
+	cfg, _ := Profile("linux")
+	tr := New(cfg, func(*Conn) {})
+	for _, n := range []int{3, 40} {
+		c := &Conn{done: true, Transitions: make([]Transition, n*3), Anomalies: make([]Anomaly, n), synSegs: make([]synSeg, n)}
+		tr.Release(c)
+		seg := capture.Segment{Flags: capture.SYN}
+		got := tr.makeConn(capture.Key{}, &seg, 1)
+		if got != c {
+			t.Fatalf("%d: the released Conn was not reused", n)
+		}
+		if len(got.Transitions)+len(got.Anomalies)+len(got.synSegs) != 0 {
+			t.Errorf("%d: reused Conn not empty", n)
+		}
+		if cap(got.Transitions) > keepTransitions || cap(got.Anomalies) > keepAnomalies || cap(got.synSegs) > keepSynSegs {
+			t.Errorf("%d: reused Conn keeps arrays of %d transitions, %d anomalies, %d SYNs", n, cap(got.Transitions), cap(got.Anomalies), cap(got.synSegs))
+		}
+		if n == 3 && (cap(got.Transitions) != 9 || cap(got.Anomalies) != 3) {
+			t.Errorf("%d: usual-sized arrays not kept (%d, %d)", n, cap(got.Transitions), cap(got.Anomalies))
+		}
+		if cap(got.Transitions) < 9 {
+			t.Errorf("%d: room for %d transitions, want the usual ten", n, cap(got.Transitions))
 		}
 	}
 }

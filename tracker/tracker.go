@@ -345,6 +345,8 @@ func (t *Tracker) makeConn(key capture.Key, s *capture.Segment, id uint64) *Conn
 		c.Transitions, c.Anomalies, c.synSegs, c.gen = tr, an, syns, gen
 	} else {
 		c = &Conn{ID: id, Key: key, Start: s.Time, FirstFrame: s.Frame, Incarnation: 1}
+	}
+	if c.Transitions == nil {
 		// A connection's life is some ten transitions: one allocation for them.
 		c.Transitions = make([]Transition, 0, 10)
 	}
@@ -428,10 +430,30 @@ func (t *Tracker) Release(c *Conn) {
 	}
 	c.released = true
 	c.Prepared = nil
+	// A Conn in the free list keeps its slices' arrays for the next
+	// connection, but not ones larger than most connections need: else
+	// each would grow, over a long capture, to the largest any connection
+	// it served had needed.
+	if cap(c.Transitions) > keepTransitions {
+		c.Transitions = nil
+	}
+	if cap(c.Anomalies) > keepAnomalies {
+		c.Anomalies = nil
+	}
+	if cap(c.synSegs) > keepSynSegs {
+		c.synSegs = nil
+	}
 	clear(c.Transitions)
 	clear(c.Anomalies)
 	t.free = append(t.free, c)
 }
+
+// The largest arrays a released Conn keeps for its next connection.
+const (
+	keepTransitions = 16
+	keepAnomalies   = 4
+	keepSynSegs     = 8
+)
 
 // finish hands c on and forgets it.
 func (t *Tracker) finish(c *Conn) {
