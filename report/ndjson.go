@@ -121,6 +121,7 @@ func AppendConnTail(b []byte, c *tracker.Conn) []byte {
 		b = append(b, '}')
 	}
 	b = append(b, `],"transitions":[`...)
+	loc := c.Start.Location()
 	for i := range c.Transitions {
 		t := &c.Transitions[i]
 		if i > 0 {
@@ -137,7 +138,7 @@ func AppendConnTail(b []byte, c *tracker.Conn) []byte {
 		}
 		b = strconv.AppendInt(b, t.Frame, 10)
 		b = append(b, `,"time":`...)
-		b = tc.appendTime(b, c.Time(t.At))
+		b = tc.appendUnixNano(b, t.At, loc)
 		b = append(b, ruleTails[t.Rule]...)
 	}
 	return append(b, "]}\n"...)
@@ -209,6 +210,23 @@ func (tc *timeCache) appendTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
 	b = append(b, tc.text[:]...)
 	b = appendFraction(b, t.Nanosecond())
+	return append(b, 'Z', '"')
+}
+
+// appendUnixNano is appendTime of the time of Unix ns in loc (a
+// Transition's At, which Conn.Time turns into that time), without making
+// the time.Time while ns is in the second the cache holds.
+func (tc *timeCache) appendUnixNano(b []byte, ns int64, loc *time.Location) []byte {
+	sec, frac := ns/1e9, ns%1e9
+	if frac < 0 {
+		sec, frac = sec-1, frac+1e9
+	}
+	if loc != time.UTC || !tc.ok || sec != tc.sec {
+		return tc.appendTime(b, time.Unix(0, ns).In(loc))
+	}
+	b = append(b, '"')
+	b = append(b, tc.text[:]...)
+	b = appendFraction(b, int(frac))
 	return append(b, 'Z', '"')
 }
 
