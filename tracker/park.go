@@ -71,8 +71,10 @@ func keep(c *Conn, s *capture.Segment) (synSeg, bool) {
 		s.PayloadLen > math.MaxInt32 || s.CapturedPayload > math.MaxInt32 || s.Interface > math.MaxInt32 || s.Interface < 0 {
 		return synSeg{}, false
 	}
-	if lo, hi := c.Key.Lo(), c.Key.Hi(); !(lo == c.Client && hi == c.Server || hi == c.Client && lo == c.Server) {
-		return synSeg{}, false
+	if len(c.synSegs) == 0 { // the first: the others share its addresses
+		if lo, hi := c.Key.Lo(), c.Key.Hi(); !(lo == c.Client && hi == c.Server || hi == c.Client && lo == c.Server) {
+			return synSeg{}, false
+		}
 	}
 	ns := s.Time.UnixNano()
 	if s.Time != time.Unix(0, ns).UTC() {
