@@ -8,6 +8,7 @@
 //	go run ./internal/bench                 # synth 2M, 5M, 10M
 //	go run ./internal/bench -real           # and the real-kernel corpus (root)
 //	go run ./internal/bench -sizes 2m -runs 1
+//	go run ./internal/bench -sizes 20m,40m -others ""   # memory as the capture grows
 //
 // It is not part of go test: a run takes minutes, and timings belong in a
 // benchmark, not in a test.
@@ -38,7 +39,7 @@ import (
 func main() {
 	dir := flag.String("dir", filepath.Join(os.TempDir(), "tcplens-bench"), "where the corpus is kept (generated if missing)")
 	shared := flag.String("shared", "../shared/bench", "the shared benchmark folder (synthgen, gotrack, make-real.sh)")
-	sizes := flag.String("sizes", "2m,5m,10m", "synthetic corpus sizes to measure, from 2m, 5m and 10m")
+	sizes := flag.String("sizes", "2m,5m,10m", "synthetic corpus sizes to measure, from 2m, 5m, 10m, 20m and 40m (20m and 40m: 2 and 4 GB)")
 	others := flag.String("others", "2m", "sizes to run gotrack, tshark and tcptrace on (they are slow); empty for none")
 	runs := flag.Int("runs", 3, "runs of each tcplens measurement; the median is reported")
 	real := flag.Bool("real", false, "also measure the real-kernel corpus (make-real.sh: needs root, tcpdump and nft)")
@@ -131,31 +132,52 @@ func (b *bench) build() error {
 	return nil
 }
 
-var sizePackets = map[string]int64{"2m": 2_000_000, "5m": 5_000_000, "10m": 0}
+// cutSizes are the sizes cut from synth-10m.pcap, by packets.
+var cutSizes = map[string]int64{"2m": 2_000_000, "5m": 5_000_000}
 
-// corpus returns the synthetic files of the given sizes, generating
-// synth-10m.pcap with synthgen and cutting the smaller ones from it.
-func (b *bench) corpus(sizes []string) ([]corpusFile, error) {
-	full := filepath.Join(b.dir, "synth-10m.pcap")
-	if _, err := os.Stat(full); err != nil {
-		log.Printf("generating %s with synthgen (about a minute)", full)
-		cmd := exec.Command("go", "run", "./synthgen", "-o", full, "-conns", "800000", "-rate", "8000", "-seed", "1")
-		cmd.Dir = b.shared
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			os.Remove(full)
-			return nil, fmt.Errorf("synthgen in %s: %w", b.shared, err)
-		}
+// generatedSizes are the sizes synthgen writes whole, by connections (at
+// the reference corpus' rate, so the same traffic for longer): 10m is
+// the reference corpus, 20m and 40m show that memory stays flat.
+var generatedSizes = map[string]int{"10m": 800_000, "20m": 1_600_000, "40m": 3_200_000}
+
+// generate writes synth-SIZE.pcap with synthgen unless it exists.
+func (b *bench) generate(size string) (string, error) {
+	path := filepath.Join(b.dir, "synth-"+size+".pcap")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
 	}
+	conns := generatedSizes[size]
+	log.Printf("generating %s with synthgen (about %d s)", path, conns/60_000+5)
+	cmd := exec.Command("go", "run", "./synthgen", "-o", path, "-conns", strconv.Itoa(conns), "-rate", "8000", "-seed", "1")
+	cmd.Dir = b.shared
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		os.Remove(path)
+		return "", fmt.Errorf("synthgen in %s: %w", b.shared, err)
+	}
+	return path, nil
+}
+
+// corpus returns the synthetic files of the given sizes, generating them
+// with synthgen (2m and 5m are cut from synth-10m.pcap).
+func (b *bench) corpus(sizes []string) ([]corpusFile, error) {
 	var files []corpusFile
 	for _, s := range sizes {
 		s = strings.TrimSpace(s)
-		n, ok := sizePackets[s]
-		if !ok {
-			return nil, fmt.Errorf("unknown size %q: use 2m, 5m or 10m", s)
+		n, cut := cutSizes[s]
+		if _, ok := generatedSizes[s]; !ok && !cut {
+			return nil, fmt.Errorf("unknown size %q: use 2m, 5m, 10m, 20m or 40m", s)
+		}
+		from := s
+		if cut {
+			from = "10m"
+		}
+		full, err := b.generate(from)
+		if err != nil {
+			return nil, err
 		}
 		path := full
-		if n > 0 {
+		if cut {
 			path = filepath.Join(b.dir, "synth-"+s+".pcap")
 		}
 		f, err := cutPcap(full, path, n)
