@@ -63,6 +63,23 @@ func (ts *tombstones) find(h uint64) (int, bool) {
 	}
 }
 
+// slotOf returns the index of the slot of the tombstone with sequence
+// number seq, whose key hashes to h, if it is indexed: it compares the
+// slots with seq's and reads no tombstone (a live sequence number has one
+// slot value, as fewer than seqMod are live).
+func (ts *tombstones) slotOf(h uint64, seq int64) (int, bool) {
+	mask := uint64(len(ts.index) - 1)
+	want := seqSlot(seq)
+	for i := h >> ts.shift; ; i = (i + 1) & mask {
+		switch ts.index[i] {
+		case 0:
+			return 0, false
+		case want:
+			return int(i), true
+		}
+	}
+}
+
 // get returns the tombstone of key hash h, if there is one.
 func (ts *tombstones) get(h uint64) (past, bool) {
 	if ts.n == 0 {
@@ -133,8 +150,10 @@ func (ts *tombstones) expire(now int64) {
 		if e.p.until > now {
 			return
 		}
-		if i, ok := ts.find(e.hash); ok && ts.slotSeq(ts.index[i]) == ts.head {
-			ts.remove(i)
+		if ts.n > 0 {
+			if i, ok := ts.slotOf(e.hash, ts.head); ok {
+				ts.remove(i)
+			}
 		}
 		ts.head++
 		if ts.head-ts.base == tombBlock { // the first block is all expired
