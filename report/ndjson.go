@@ -121,7 +121,8 @@ func AppendConnTail(b []byte, c *tracker.Conn) []byte {
 		b = append(b, '}')
 	}
 	b = append(b, `],"transitions":[`...)
-	loc := c.Start.Location()
+	loc, startNS := c.Start.Location(), c.Start.UnixNano()
+	exact := time.Unix(0, startNS).Equal(c.Start) // Unix ns holds years 1678 to 2262
 	for i := range c.Transitions {
 		t := &c.Transitions[i]
 		if i > 0 {
@@ -138,7 +139,11 @@ func AppendConnTail(b []byte, c *tracker.Conn) []byte {
 		}
 		b = strconv.AppendInt(b, t.Frame, 10)
 		b = append(b, `,"time":`...)
-		b = tc.appendUnixNano(b, t.At, loc)
+		if ns := startNS + int64(t.Offset); exact && t.Offset >= 0 && ns >= startNS {
+			b = tc.appendUnixNano(b, ns, loc)
+		} else {
+			b = tc.appendTime(b, c.Time(t.Offset))
+		}
 		b = append(b, ruleTails[t.Rule]...)
 	}
 	return append(b, "]}\n"...)
@@ -214,7 +219,7 @@ func (tc *timeCache) appendTime(b []byte, t time.Time) []byte {
 }
 
 // appendUnixNano is appendTime of the time of Unix ns in loc (a
-// Transition's At, which Conn.Time turns into that time), without making
+// transition's: its connection's start plus its Offset), without making
 // the time.Time while ns is in the second the cache holds.
 func (tc *timeCache) appendUnixNano(b []byte, ns int64, loc *time.Location) []byte {
 	sec, frac := ns/1e9, ns%1e9

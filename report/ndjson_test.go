@@ -92,9 +92,9 @@ func TestAppendConnOutOfRangeValues(t *testing.T) {
 	c.Start = time.Date(2025, 3, 1, 12, 0, 0, 5, time.UTC)
 	c.Last = c.Start.Add(time.Second)
 	c.Transitions = []tracker.Transition{
-		{Frame: 1, At: c.Start.UnixNano(), Side: tracker.Client, From: tracker.Closed, To: tracker.SynSent, Rule: 250},
-		{Frame: 2, At: c.Last.UnixNano(), Side: tracker.Server, From: 200, To: 17, Rule: tracker.Rule(3)},
-		{Frame: 3, At: c.Last.UnixNano(), Side: 7, From: tracker.SynSent, To: tracker.TimeWait},
+		{Frame: 1, Offset: 0, Side: tracker.Client, From: tracker.Closed, To: tracker.SynSent, Rule: 250},
+		{Frame: 2, Offset: c.Last.Sub(c.Start), Side: tracker.Server, From: 200, To: 17, Rule: tracker.Rule(3)},
+		{Frame: 3, Offset: c.Last.Sub(c.Start), Side: 7, From: tracker.SynSent, To: tracker.TimeWait},
 	}
 	rec := report.NewRecord("x.pcap", c)
 	want, err := json.Marshal(&rec)
@@ -104,6 +104,43 @@ func TestAppendConnOutOfRangeValues(t *testing.T) {
 	got := report.AppendConn(nil, "x.pcap", c)
 	if !bytes.Equal(got, append(want, '\n')) {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+// Captures whose times Unix nanoseconds cannot hold (pcapng's Simple
+// Packet Blocks carry none, and come with the zero time, year 1; a clock
+// far off) keep their transitions' times exactly, in NDJSON as in JSON.
+func TestTransitionTimesOutsideUnixNanoRange(t *testing.T) {
+	for _, start := range []time.Time{{}, time.Date(1600, 5, 1, 12, 0, 0, 7, time.UTC), time.Date(2400, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		cfg, _ := tracker.Profile("linux")
+		var conns []*tracker.Conn
+		tr := tracker.New(cfg, func(c *tracker.Conn) { conns = append(conns, c) })
+		cli, srv := netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("10.0.0.2:80")
+		for i, s := range []capture.Segment{
+			{Src: cli, Dst: srv, Flags: capture.SYN, Seq: 100},
+			{Src: srv, Dst: cli, Flags: capture.SYN | capture.ACK, Seq: 500, Ack: 101},
+			{Src: cli, Dst: srv, Flags: capture.ACK, Seq: 101, Ack: 501},
+		} {
+			s.Frame, s.Time, s.Window, s.WindowScale = int64(i+1), start.Add(time.Duration(i)*time.Millisecond), 1000, capture.NoWindowScale
+			tr.Track(&s)
+		}
+		tr.Flush()
+		if len(conns) != 1 || len(conns[0].Transitions) == 0 {
+			t.Fatalf("%v: %d connections", start, len(conns))
+		}
+		c := conns[0]
+		last := c.Transitions[len(c.Transitions)-1]
+		if got, want := c.Time(last.Offset), start.Add(2*time.Millisecond); !got.Equal(want) {
+			t.Errorf("%v: last transition at %v, want %v", start, got, want)
+		}
+		rec := report.NewRecord("x.pcapng", c)
+		want, _ := json.Marshal(&rec)
+		if got := report.AppendConn(nil, "x.pcapng", c); !bytes.Equal(got, append(want, '\n')) {
+			t.Errorf("%v:\n got  %s\n want %s", start, got, want)
+		}
+		if !bytes.Contains(want, []byte(`"time":"`+start.Add(time.Millisecond).Format(time.RFC3339Nano)+`"`)) {
+			t.Errorf("%v: no transition at %v in %s", start, start.Add(time.Millisecond), want)
+		}
 	}
 }
 

@@ -113,7 +113,7 @@ func NewRecord(file string, c *tracker.Conn) Record {
 	for _, t := range c.Transitions {
 		r.Transitions = append(r.Transitions, Transition{
 			Side: t.Side.String(), From: t.From.String(), To: t.To.String(),
-			Frame: t.Frame, Time: c.Time(t.At), Rule: t.Rule.String(),
+			Frame: t.Frame, Time: c.Time(t.Offset), Rule: t.Rule.String(),
 		})
 	}
 	return r

@@ -60,7 +60,7 @@ type entered struct {
 func (c *Conn) enteredAt(side Side, s State) (entered, bool) {
 	for i := len(c.Transitions) - 1; i >= 0; i-- {
 		if t := &c.Transitions[i]; t.Side == side && t.To == s {
-			return entered{t.Frame, c.Time(t.At)}, true
+			return entered{t.Frame, c.Time(t.Offset)}, true
 		}
 	}
 	return entered{}, false
@@ -145,13 +145,13 @@ func (c *Conn) visitedBy(side Side, s State) bool {
 }
 
 // gaps formats the delays between successive times: "gaps 1s, 2s, 4s".
-func gaps(times []int64) string {
+func gaps(times []time.Duration) string {
 	if len(times) < 2 {
 		return "sent once"
 	}
 	parts := make([]string, 0, len(times)-1)
 	for i := 1; i < len(times); i++ {
-		parts = append(parts, round(time.Duration(times[i]-times[i-1])).String())
+		parts = append(parts, round(times[i]-times[i-1]).String())
 	}
 	return "gaps " + strings.Join(parts, ", ")
 }

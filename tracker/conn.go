@@ -9,11 +9,13 @@ import (
 )
 
 // Transition is one inferred state change of one side. Its time is kept
-// as Unix ns (Conn.Time gives it back as the capture's time): 24 bytes
-// instead of 40, and a connection's ten of them fit a smaller size class.
+// as an offset from the connection's start (Conn.Time gives it back as a
+// time): 24 bytes instead of 40, and a connection's ten of them fit a
+// smaller size class. An offset, unlike Unix ns, holds any capture time
+// exactly (pcapng's Simple Packet Blocks have the zero time, year 1).
 type Transition struct {
-	Frame    int64 // the frame that caused it; 0 for a timer
-	At       int64 // when: Unix ns
+	Frame    int64         // the frame that caused it; 0 for a timer
+	Offset   time.Duration // when: this long after Conn.Start
 	Side     Side
 	From, To State
 	Rule     Rule
@@ -74,13 +76,13 @@ type Conn struct {
 	// incomplete.
 	CaptureLoss bool
 
-	timeWaitSince [2]int64    // Unix ns (see at)
-	synTimes      [2][]int64  // Unix ns of each side's SYN (or SYN-ACK) sends
-	synBuf        [2][2]int64 // synTimes' first backing arrays
-	synSegs       []synSeg    // every segment while only client SYNs came (Config.Park)
-	synFrames     [2]int64    // frame of each side's first SYN retransmission
-	finFrames     [2]int64    // frame of each side's first FIN retransmission
-	reuseIndex    int         // 1 + index of a reuse-in-time-wait awaiting the holder's answer
+	timeWaitSince [2]time.Duration    // since Start (see Time)
+	synTimes      [2][]time.Duration  // since Start, each side's SYN (or SYN-ACK) sends
+	synBuf        [2][2]time.Duration // synTimes' first backing arrays
+	synSegs       []synSeg            // every segment while only client SYNs came (Config.Park)
+	synFrames     [2]int64            // frame of each side's first SYN retransmission
+	finFrames     [2]int64            // frame of each side's first FIN retransmission
+	reuseIndex    int                 // 1 + index of a reuse-in-time-wait awaiting the holder's answer
 
 	analyzer reassembly.Analyzer // the data-path analysis
 	stalls   [2]stall
@@ -109,16 +111,16 @@ func (c *Conn) set(side Side, to State, rule Rule, frame int64, t time.Time) {
 		return
 	}
 	c.State[side] = to
-	c.Transitions = append(c.Transitions, Transition{Side: side, From: from, To: to, Frame: frame, At: t.UnixNano(), Rule: rule})
+	c.Transitions = append(c.Transitions, Transition{Side: side, From: from, To: to, Frame: frame, Offset: t.Sub(c.Start), Rule: rule})
 	if to == TimeWait {
-		c.timeWaitSince[side] = t.UnixNano()
+		c.timeWaitSince[side] = t.Sub(c.Start)
 	}
 }
 
-// Time returns the time of Unix ns (a Transition's At), in the location
-// of the capture's times: Conn keeps most of its times as Unix ns, a third
-// of the size of a time.Time.
-func (c *Conn) Time(ns int64) time.Time { return time.Unix(0, ns).In(c.Start.Location()) }
+// Time returns the time d after the connection's start (a Transition's
+// Offset): Conn keeps most of its times as offsets from Start, a third of
+// the size of a time.Time.
+func (c *Conn) Time(d time.Duration) time.Time { return c.Start.Add(d) }
 
 // States returns the sequence of states side went through, its initial
 // state first.

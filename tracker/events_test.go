@@ -327,7 +327,7 @@ func TestTimeWaitExpiresWhilePeerOpen(t *testing.T) {
 		first = run.conns[1]
 	}
 	last := first.Transitions[len(first.Transitions)-1]
-	if last.Side != tracker.Client || last.To != tracker.Closed || last.Rule != tracker.RuleTimeWaitExpired || !first.Time(last.At).Equal(fin.Time.Add(60*time.Second)) {
+	if last.Side != tracker.Client || last.To != tracker.Closed || last.Rule != tracker.RuleTimeWaitExpired || !first.Time(last.Offset).Equal(fin.Time.Add(60*time.Second)) {
 		t.Errorf("last transition %+v; want the client's TIME_WAIT expiring 60 s after frame 5", last)
 	}
 	if s := first.State[tracker.Server]; s != tracker.LastAck {

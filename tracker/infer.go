@@ -33,7 +33,7 @@ func (c *Conn) update(s *capture.Segment, from Side) {
 	// a simultaneous open the SYN-ACK repeating the SYN is no retransmission.
 	if kind := f & (capture.SYN | capture.ACK); f&capture.SYN != 0 && (len(c.synTimes[from]) == 0 || kind == c.synKind[from]) {
 		c.synKind[from] = kind
-		c.synTimes[from] = append(c.synTimes[from], s.Time.UnixNano())
+		c.synTimes[from] = append(c.synTimes[from], s.Time.Sub(c.Start))
 		if len(c.synTimes[from]) == 2 {
 			c.synFrames[from] = s.Frame
 		}

@@ -248,7 +248,7 @@ func (t *Tracker) unpark(p *parked) *Conn {
 		heap.Remove(&t.parkQueue, int(p.at))
 	}
 	first := p.segment(&p.first)
-	c := t.makeConn(p.key, &first, p.id)
+	c := t.makeConn(p.key, p.hash, &first, p.id)
 	for i := range p.numSegs() {
 		g := p.seg(i)
 		s := p.segment(&g)
@@ -256,7 +256,6 @@ func (t *Tracker) unpark(p *parked) *Conn {
 		c.synSegs = append(c.synSegs, g)
 	}
 	c.CaptureLoss = p.bits&parkedCaptureLoss != 0
-	c.hash = p.hash
 	t.conns.put(p.hash, c)
 	t.lru.moveToBack(c)
 	c.lruAt = c.Last.UnixNano()

@@ -49,25 +49,39 @@ func TestParkedKeepsSYNs(t *testing.T) {
 func TestReleaseBoundsKeptArrays(t *testing.T) {
 	cfg, _ := Profile("linux")
 	tr := New(cfg, func(*Conn) {})
-	for _, n := range []int{3, 40} {
-		c := &Conn{done: true, Transitions: make([]Transition, n*3), Anomalies: make([]Anomaly, n), synSegs: make([]synSeg, n)}
+	grown := func(n int) []Transition { // as appending past the usual room makes it
+		return append(make([]Transition, 0, usualTransitions), make([]Transition, n)...)
+	}
+	for _, tc := range []struct {
+		name                   string
+		transitions            []Transition
+		anomalies              int
+		keptTrans, keptAnomaly bool
+	}{
+		{"usual", grown(usualTransitions), 2, true, true},
+		{"grown", grown(usualTransitions + 1), 40, false, false},
+	} {
+		c := &Conn{done: true, Transitions: tc.transitions, Anomalies: make([]Anomaly, tc.anomalies), synSegs: make([]synSeg, 40)}
 		tr.Release(c)
 		seg := capture.Segment{Flags: capture.SYN}
-		got := tr.makeConn(capture.Key{}, &seg, 1)
+		got := tr.makeConn(capture.Key{}, 0, &seg, 1)
 		if got != c {
-			t.Fatalf("%d: the released Conn was not reused", n)
+			t.Fatalf("%s: the released Conn was not reused", tc.name)
 		}
 		if len(got.Transitions)+len(got.Anomalies)+len(got.synSegs) != 0 {
-			t.Errorf("%d: reused Conn not empty", n)
+			t.Errorf("%s: reused Conn not empty", tc.name)
 		}
-		if cap(got.Transitions) > keepTransitions || cap(got.Anomalies) > keepAnomalies || cap(got.synSegs) > keepSynSegs {
-			t.Errorf("%d: reused Conn keeps arrays of %d transitions, %d anomalies, %d SYNs", n, cap(got.Transitions), cap(got.Anomalies), cap(got.synSegs))
+		if cap(got.Transitions) != usualTransitions {
+			t.Errorf("%s: room for %d transitions, want %d", tc.name, cap(got.Transitions), usualTransitions)
 		}
-		if n == 3 && (cap(got.Transitions) != 9 || cap(got.Anomalies) != 3) {
-			t.Errorf("%d: usual-sized arrays not kept (%d, %d)", n, cap(got.Transitions), cap(got.Anomalies))
+		if kept := cap(got.Transitions) > 0 && &got.Transitions[:1][0] == &tc.transitions[:1][0]; kept != tc.keptTrans {
+			t.Errorf("%s: transitions' array kept: %v, want %v", tc.name, kept, tc.keptTrans)
 		}
-		if cap(got.Transitions) < 9 {
-			t.Errorf("%d: room for %d transitions, want the usual ten", n, cap(got.Transitions))
+		if kept := cap(got.Anomalies) == tc.anomalies; kept != tc.keptAnomaly || cap(got.Anomalies) > keepAnomalies {
+			t.Errorf("%s: room for %d anomalies kept (of %d)", tc.name, cap(got.Anomalies), tc.anomalies)
+		}
+		if cap(got.synSegs) > keepSynSegs {
+			t.Errorf("%s: room for %d SYNs kept", tc.name, cap(got.synSegs))
 		}
 	}
 }

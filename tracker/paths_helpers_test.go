@@ -286,7 +286,7 @@ func checkTransitionOrder(t *testing.T, c *tracker.Conn) {
 	t.Helper()
 	var last time.Time
 	for i, tr := range c.Transitions {
-		at := c.Time(tr.At)
+		at := c.Time(tr.Offset)
 		if at.Before(last) {
 			t.Errorf("conn %d: transition %d (%v %v→%v, frame %d) at %v, before the previous one at %v",
 				c.ID, i, tr.Side, tr.From, tr.To, tr.Frame, at, last)

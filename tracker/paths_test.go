@@ -1064,7 +1064,7 @@ func TestPathsTimeWaitTimer(t *testing.T) {
 	last := a.Transitions[len(a.Transitions)-1]
 	want := tracker.Transition{
 		Side: tracker.Client, From: tracker.TimeWait, To: tracker.Closed,
-		Frame: 0, At: closed.Time.Add(time.Second).UnixNano(), Rule: tracker.RuleTimeWaitExpired,
+		Frame: 0, Offset: closed.Time.Add(time.Second).Sub(a.Start), Rule: tracker.RuleTimeWaitExpired,
 	}
 	if diff := cmp.Diff(want, last); diff != "" {
 		t.Errorf("last transition (-want +got):\n%s", diff)

@@ -57,8 +57,8 @@ func pastOf(c *Conn, twLen time.Duration) past {
 		}
 		if c.State[side] == TimeWait {
 			p.bits |= pastTimeWait << side
-			p.since[side] = c.timeWaitSince[side]
-			p.until = max(p.until, c.timeWaitSince[side]+int64(twLen))
+			p.since[side] = c.Time(c.timeWaitSince[side]).UnixNano()
+			p.until = max(p.until, c.Time(c.timeWaitSince[side]+twLen).UnixNano())
 		}
 	}
 	return p

@@ -4,8 +4,8 @@ import "testing"
 
 // The tombstone ring against a plain map, through additions, replacements,
 // forgets, expiries and compactions: with keys spread over the index, and
-// with keys whose low bits collide, which makes long probe sequences for
-// deletion to mend.
+// with keys that share their top bits (their home slot) four at a time,
+// which makes longer probe sequences for deletion to mend.
 func TestTombstonesMatchAMap(t *testing.T) {
 	spread := func(k uint64) uint64 { return mix64(k) }
 	t.Run("spread", func(t *testing.T) { testTombstones(t, 0, spread) })

@@ -209,8 +209,7 @@ func (t *Tracker) track(s *capture.Segment, key *capture.Key, h uint64) {
 		if t.cfg.MaxConns > 0 && t.conns.len() >= t.cfg.MaxConns {
 			t.evict()
 		}
-		c = t.newConn(*key, s)
-		c.hash = h
+		c = t.newConn(*key, h, s)
 		t.conns.put(h, c)
 		if hasPrev {
 			c.Incarnation = int(prev.incarnation) + 1
@@ -257,10 +256,10 @@ func (t *Tracker) transitioned(c *Conn, nt int) {
 			// a 60 s timer per connection would keep every closed
 			// connection of the last minute in memory.
 			if 2*t.cfg.MSL < t.cfg.ClosedLinger {
-				t.after(timeWaitTimer, c, tr.At, 2*t.cfg.MSL)
+				t.after(timeWaitTimer, c, c.Time(tr.Offset).UnixNano(), 2*t.cfg.MSL)
 			}
 		case CloseWait:
-			t.after(closeWaitTimer, c, tr.At, t.cfg.CloseWaitThreshold)
+			t.after(closeWaitTimer, c, c.Time(tr.Offset).UnixNano(), t.cfg.CloseWaitThreshold)
 		}
 	}
 	if t.onEvent != nil {
@@ -318,15 +317,16 @@ func startsIncarnation(c *Conn, s *capture.Segment) bool {
 	return c.State[from.Peer()] != SynSent
 }
 
-// newConn creates a connection for the first segment s of a 4-tuple and
+// newConn creates a connection for the first segment s of a 4-tuple, whose
+// key hashes to h, and
 // decides which side is the client.
-func (t *Tracker) newConn(key capture.Key, s *capture.Segment) *Conn {
+func (t *Tracker) newConn(key capture.Key, h uint64, s *capture.Segment) *Conn {
 	t.nextID++
 	id := t.nextID
 	if t.shard {
 		id = uint64(s.Frame)
 	}
-	c := t.makeConn(key, s, id)
+	c := t.makeConn(key, h, s, id)
 	if t.onCreate != nil {
 		t.onCreate(c)
 	}
@@ -334,7 +334,7 @@ func (t *Tracker) newConn(key capture.Key, s *capture.Segment) *Conn {
 }
 
 // makeConn is newConn with the id given.
-func (t *Tracker) makeConn(key capture.Key, s *capture.Segment, id uint64) *Conn {
+func (t *Tracker) makeConn(key capture.Key, h uint64, s *capture.Segment, id uint64) *Conn {
 	var c *Conn
 	if n := len(t.free); n > 0 {
 		c = t.free[n-1]
@@ -347,10 +347,10 @@ func (t *Tracker) makeConn(key capture.Key, s *capture.Segment, id uint64) *Conn
 		c = &Conn{ID: id, Key: key, Start: s.Time, FirstFrame: s.Frame, Incarnation: 1}
 	}
 	if c.Transitions == nil {
-		// A connection's life is some ten transitions: one allocation for them.
-		c.Transitions = make([]Transition, 0, 10)
+		c.Transitions = make([]Transition, 0, usualTransitions)
 	}
-	c.synTimes = [2][]int64{c.synBuf[0][:0], c.synBuf[1][:0]}
+	c.hash = h
+	c.synTimes = [2][]time.Duration{c.synBuf[0][:0], c.synBuf[1][:0]}
 	c.Dir[Client].WindowScale = capture.NoWindowScale
 	c.Dir[Server].WindowScale = capture.NoWindowScale
 	switch {
@@ -434,7 +434,7 @@ func (t *Tracker) Release(c *Conn) {
 	// connection, but not ones larger than most connections need: else
 	// each would grow, over a long capture, to the largest any connection
 	// it served had needed.
-	if cap(c.Transitions) > keepTransitions {
+	if cap(c.Transitions) > usualTransitions {
 		c.Transitions = nil
 	}
 	if cap(c.Anomalies) > keepAnomalies {
@@ -443,16 +443,18 @@ func (t *Tracker) Release(c *Conn) {
 	if cap(c.synSegs) > keepSynSegs {
 		c.synSegs = nil
 	}
-	clear(c.Transitions)
-	clear(c.Anomalies)
+	clear(c.Anomalies) // their texts; transitions hold no pointers
 	t.free = append(t.free, c)
 }
 
-// The largest arrays a released Conn keeps for its next connection.
+// usualTransitions is room for a connection's life, some ten transitions:
+// a new Conn gets it in one allocation, and a released one keeps no more.
+// keepAnomalies and keepSynSegs are the largest arrays of anomalies and of
+// parked SYNs a released Conn keeps.
 const (
-	keepTransitions = 16
-	keepAnomalies   = 4
-	keepSynSegs     = 8
+	usualTransitions = 10
+	keepAnomalies    = 4
+	keepSynSegs      = 8
 )
 
 // finish hands c on and forgets it.
@@ -555,7 +557,7 @@ func (t *Tracker) due(c *Conn) bool {
 func (t *Tracker) expireTimeWait(c *Conn) {
 	twLen := 2 * t.cfg.MSL
 	for side := range Side(2) {
-		if end := c.timeWaitSince[side] + int64(twLen); c.State[side] == TimeWait && t.now.UnixNano() >= end {
+		if end := c.timeWaitSince[side] + twLen; c.State[side] == TimeWait && t.now.Sub(c.Start) >= end {
 			c.set(side, Closed, RuleTimeWaitExpired, 0, c.Time(end))
 		}
 	}

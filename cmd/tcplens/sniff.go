@@ -269,7 +269,7 @@ func writeEvent(w io.Writer, e tracker.Event, format string) {
 		b = append(b, '"')
 		if t := e.Transition; t != nil {
 			b = fmt.Appendf(b, `,"event":"transition","side":%q,"from":%q,"to":%q,"frame":%d,"time":%q,"rule":%q}`,
-				t.Side, t.From, t.To, t.Frame, c.Time(t.At).Format(time.RFC3339Nano), t.Rule)
+				t.Side, t.From, t.To, t.Frame, c.Time(t.Offset).Format(time.RFC3339Nano), t.Rule)
 		} else {
 			a := e.Anomaly
 			b = fmt.Appendf(b, `,"event":"anomaly","id":%q,"severity":%q,"side":%q,"frame":%d,"time":%q,"text":%q}`,
@@ -280,7 +280,7 @@ func writeEvent(w io.Writer, e tracker.Event, format string) {
 		return
 	}
 	if t := e.Transition; t != nil {
-		fmt.Fprintf(w, "%s %s > %s  %s %s -> %s (%s, frame %d)\n", c.Time(t.At).Format("15:04:05.000000"), c.Client, c.Server, t.Side, t.From, t.To, t.Rule, t.Frame)
+		fmt.Fprintf(w, "%s %s > %s  %s %s -> %s (%s, frame %d)\n", c.Time(t.Offset).Format("15:04:05.000000"), c.Client, c.Server, t.Side, t.From, t.To, t.Rule, t.Frame)
 		return
 	}
 	a := e.Anomaly
