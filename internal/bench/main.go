@@ -339,14 +339,14 @@ var allocRE = regexp.MustCompile(`alloc-stats: mallocs=(\d+)`)
 // alike.
 func (b *bench) tcplens(f corpusFile) ([]row, error) {
 	sums := map[int][32]byte{}
-	args := func(workers int) ([]string, []string) {
+	cmdFor := func(workers int) ([]string, []string) {
 		return []string{"read", "--format", "ndjson", "--quiet", "--alloc-stats", "--workers", strconv.Itoa(workers), f.path},
 			[]string{"GOMAXPROCS=" + strconv.Itoa(workers)}
 	}
 	for _, workers := range []int{1, 2} {
 		// One run whose output is hashed, untimed.
 		h := sha256.New()
-		args, env := args(workers)
+		args, env := cmdFor(workers)
 		if _, _, _, _, err := measure(b.tcplensBin, args, env, h); err != nil {
 			return nil, err
 		}
@@ -355,7 +355,7 @@ func (b *bench) tcplens(f corpusFile) ([]row, error) {
 	got := map[int][]row{}
 	for range b.runs {
 		for _, workers := range []int{1, 2} {
-			args, env := args(workers)
+			args, env := cmdFor(workers)
 			log.Printf("tcplens --workers %d on %s", workers, filepath.Base(f.path))
 			wall, cpu, rss, stderr, err := measure(b.tcplensBin, args, env, nil)
 			if err != nil {
@@ -377,13 +377,10 @@ func (b *bench) tcplens(f corpusFile) ([]row, error) {
 		slices.SortFunc(runs, func(a, b row) int { return int(a.wall - b.wall) })
 		rows = append(rows, runs[len(runs)/2])
 	}
-	if len(rows) == 2 {
-		rows[1].compareRate = rate(rows[0])
-		if sums[1] == sums[2] {
-			rows[1].note = "output identical to 1 core"
-		} else {
-			rows[1].note = "OUTPUT DIFFERS from 1 core"
-		}
+	rows[1].compareRate = rate(rows[0])
+	rows[1].note = "output identical to 1 core"
+	if sums[1] != sums[2] {
+		rows[1].note = "OUTPUT DIFFERS from 1 core"
 	}
 	return rows, nil
 }
