@@ -139,6 +139,10 @@ func (ts *tombstones) forget(h uint64) {
 func (ts *tombstones) remove(i int) {
 	backShift(ts.index, i, tombUsed, func(v *uint32) int { return int(ts.hashOf(v) >> ts.shift) })
 	ts.n--
+	if len(ts.index) > minSlots && 8*ts.n < len(ts.index) {
+		// After a burst of connections, as the other tables.
+		ts.index, ts.shift = rehash(ts.index, len(ts.index)/2, tombUsed, ts.hashOf)
+	}
 }
 
 // expire forgets the tombstones at the front whose time has come by now

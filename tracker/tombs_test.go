@@ -55,6 +55,9 @@ func testTombstones(t *testing.T, start int64, key func(uint64) uint64) {
 	if ts.len() != 0 {
 		t.Errorf("%d tombstones indexed after all expired", ts.len())
 	}
+	if len(ts.index) > minSlots {
+		t.Errorf("the index keeps %d slots with nothing in it", len(ts.index))
+	}
 	if len(ts.blocks) > 3 {
 		t.Errorf("%d blocks held for at most 5000 live keys: expired blocks are not let go", len(ts.blocks))
 	}
