@@ -1,7 +1,9 @@
 package tracker
 
 import (
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -82,6 +84,40 @@ func TestReleaseBoundsKeptArrays(t *testing.T) {
 		}
 		if cap(got.synSegs) > keepSynSegs {
 			t.Errorf("%s: room for %d SYNs kept", tc.name, cap(got.synSegs))
+		}
+	}
+}
+
+// A connection is parked only if its SYNs can be given back exactly: not
+// when its addresses are IPv4-mapped IPv6 ones (its key holds them as
+// IPv4) or its times are not UTC (parked times are Unix ns).
+func TestParkOnlyWhatComesBackExactly(t *testing.T) {
+	plain := netip.MustParseAddrPort("10.0.0.1:40000")
+	mapped := netip.AddrPortFrom(netip.AddrFrom16(plain.Addr().As16()), 40000)
+	server := netip.MustParseAddrPort("10.0.0.2:80")
+	base := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		client netip.AddrPort
+		at     time.Time
+		parked bool
+	}{
+		{"plain", plain, base, true},
+		{"IPv4-mapped", mapped, base, false},
+		{"not UTC", plain, base.In(time.FixedZone("east", 3600)), false},
+	} {
+		cfg, _ := Profile("linux")
+		cfg.Park = true
+		tr := New(cfg, func(*Conn) {})
+		syn := capture.Segment{Frame: 1, Time: tc.at, Src: tc.client, Dst: server, Flags: capture.SYN, Seq: 7, WindowScale: capture.NoWindowScale}
+		tr.Track(&syn)
+		// Another connection's packet 3 s later lets the timers run.
+		other := capture.Segment{Frame: 2, Time: tc.at.Add(3 * time.Second), Src: netip.MustParseAddrPort("10.0.0.3:1"), Dst: server, Flags: capture.SYN, Seq: 9, WindowScale: capture.NoWindowScale}
+		tr.Track(&other)
+		other.Frame, other.Time = 3, tc.at.Add(4*time.Second)
+		tr.Track(&other)
+		if got := tr.Parked() == 1; got != tc.parked {
+			t.Errorf("%s: %d parked, want parked %v", tc.name, tr.Parked(), tc.parked)
 		}
 	}
 }
