@@ -176,6 +176,7 @@ func (t *Tracker) Track(s *capture.Segment) {
 
 // track applies segment s, whose key is key and hashes to h.
 func (t *Tracker) track(s *capture.Segment, key *capture.Key, h uint64) {
+	ns := s.Time.UnixNano()
 	c := t.conns.get(h, key)
 	if c == nil && t.parked.len() > 0 {
 		if p := t.parked.get(h, key); p != nil {
@@ -196,7 +197,7 @@ func (t *Tracker) track(s *capture.Segment, key *capture.Key, h uint64) {
 	}
 	if c == nil {
 		if !hasPrev && t.tombs.len() > 0 {
-			if p, ok := t.tombs.get(h); ok && p.until > s.Time.UnixNano() {
+			if p, ok := t.tombs.get(h); ok && p.until > ns {
 				if !syn {
 					// A late segment of a connection already handed on.
 					t.late++
@@ -218,7 +219,7 @@ func (t *Tracker) track(s *capture.Segment, key *capture.Key, h uint64) {
 	}
 	// Into the list if not in it (a capture near 1970 has lruAt-like
 	// times), else to its back at most every lruGranularity.
-	if ns := s.Time.UnixNano(); c.prev == nil && c.next == nil && t.lru.tail != c || ns-c.lruAt >= lruGranularity {
+	if c.prev == nil && c.next == nil && t.lru.tail != c || ns-c.lruAt >= lruGranularity {
 		t.lru.moveToBack(c)
 		c.lruAt = ns
 	}
@@ -233,7 +234,7 @@ func (t *Tracker) track(s *capture.Segment, key *capture.Key, h uint64) {
 	}
 	if !c.closed && c.bothClosed() {
 		c.closed = true
-		t.after(lingerTimer, c, s.Time.UnixNano(), t.cfg.ClosedLinger)
+		t.after(lingerTimer, c, ns, t.cfg.ClosedLinger)
 	}
 	if len(c.Transitions) > nt {
 		t.transitioned(c, nt)
