@@ -212,9 +212,15 @@ func (tc *timeCache) appendTime(b []byte, t time.Time) []byte {
 		}
 		tc.sec, tc.text, tc.ok = sec, text, true
 	}
+	return tc.appendCached(b, t.Nanosecond())
+}
+
+// appendCached appends the time of the second the cache holds and frac
+// nanoseconds.
+func (tc *timeCache) appendCached(b []byte, frac int) []byte {
 	b = append(b, '"')
 	b = append(b, tc.text[:]...)
-	b = appendFraction(b, t.Nanosecond())
+	b = appendFraction(b, frac)
 	return append(b, 'Z', '"')
 }
 
@@ -229,10 +235,7 @@ func (tc *timeCache) appendUnixNano(b []byte, ns int64, loc *time.Location) []by
 	if loc != time.UTC || !tc.ok || sec != tc.sec {
 		return tc.appendTime(b, time.Unix(0, ns).In(loc))
 	}
-	b = append(b, '"')
-	b = append(b, tc.text[:]...)
-	b = appendFraction(b, int(frac))
-	return append(b, 'Z', '"')
+	return tc.appendCached(b, int(frac))
 }
 
 // appendRFC3339Nano is t.AppendFormat(b, time.RFC3339Nano) written out for
