@@ -38,3 +38,26 @@ func TestSegmentHashIsKeyHash(t *testing.T) {
 		t.Errorf("%d distinct hashes, want 12", len(seen))
 	}
 }
+
+// Endpoints whose raw bits differ so as to cancel out (address bytes 8-15
+// against the port, which an earlier hash XORed together) hash apart:
+// tombstones are found by the hash alone, and a collision would take a new
+// connection for the reuse of an old one.
+func TestEndpointHashDoesNotCancel(t *testing.T) {
+	seen := map[uint64]netip.AddrPort{}
+	base := netip.MustParseAddr("2001:db8::1").As16()
+	for b8 := range 4 {
+		for b15 := range 8 {
+			for port := uint16(40000); port < 40064; port++ {
+				a := base
+				a[8], a[15] = byte(b8), byte(b15)
+				ap := netip.AddrPortFrom(netip.AddrFrom16(a), port)
+				h := endpointHash(&a, port)
+				if other, ok := seen[h]; ok {
+					t.Fatalf("%v and %v hash alike (%x)", other, ap, h)
+				}
+				seen[h] = ap
+			}
+		}
+	}
+}

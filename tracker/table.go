@@ -29,8 +29,8 @@ func (p *parked) tableKey() *capture.Key { return &p.key }
 // connTable holds the connections in memory.
 type connTable = ptrTable[Conn, *Conn]
 
-// parkTable holds the parked connections: a map keyed by the 40-byte key
-// cost three times the memory.
+// parkTable holds the parked connections: 16-byte slots, where a map
+// keyed by the 40-byte key had 48-byte ones.
 type parkTable = ptrTable[parked, *parked]
 
 // minSlots is the tables' smallest size.

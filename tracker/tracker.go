@@ -577,8 +577,9 @@ func (t *Tracker) entomb(c *Conn) {
 // RSTs): they are counted, not tracked.
 func (t *Tracker) Late() int64 { return t.late }
 
-// hashKey mixes k into 64 bits. Tombstones are keyed by it, 8 bytes instead of
-// 40: two 4-tuples collide with probability 2^-64.
+// hashKey mixes k into 64 bits. Tombstones are keyed by it alone, 8 bytes
+// instead of 40, so no two 4-tuples may collide by construction: only by
+// chance, about 2^-64 for a pair.
 func hashKey(k *capture.Key) uint64 {
 	return endpointHash(&k.LoAddr, k.LoPort) + endpointHash(&k.HiAddr, k.HiPort) + vlanHash(k.VLAN)
 }
@@ -590,9 +591,14 @@ func segmentHash(s *capture.Segment) uint64 {
 	return endpointHash(&src, s.Src.Port()) + endpointHash(&dst, s.Dst.Port()) + vlanHash(s.VLAN)
 }
 
+// endpointHash mixes an address and port, one part at a time into what
+// the ones before made: combining raw bits of two parts first (an earlier
+// hash XORed the address's bytes 8-15 with the port) lets a change in one
+// cancel a change in the other.
 func endpointHash(a *[16]byte, port uint16) uint64 {
-	x := binary.LittleEndian.Uint64(a[:8])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(a[8:]) ^ uint64(port)<<3
-	return mix64(x)
+	x := mix64(binary.LittleEndian.Uint64(a[:8]))
+	x = mix64(x ^ binary.LittleEndian.Uint64(a[8:]))
+	return mix64(x ^ uint64(port))
 }
 
 func vlanHash(v [2]uint16) uint64 {
