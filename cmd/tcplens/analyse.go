@@ -134,7 +134,10 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, set setting
 		t.Release(c) // onConn keeps nothing of c
 	}
 	t = tracker.New(cfg, emit)
-	if cfg.Workers > 1 {
+	// Standard input may be a capture still being written: one tracker
+	// hands each connection on as it ends, where workers would hold it
+	// until a batch of 4,096 packets had come.
+	if cfg.Workers > 1 && name != "-" {
 		t = tracker.NewSharded(cfg, cfg.Workers, emit)
 	}
 	var bar *progress
@@ -148,6 +151,9 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, set setting
 	// spares a copy per packet.
 	slots, _ := t.(interface{ Slot() *capture.Segment })
 	var scratch capture.Segment
+	// Every 65,536 frames read, filtered and non-TCP ones included (Next
+	// returns only segments, so the count can pass a multiple unseen).
+	check := r.Stats.Packets + 65536
 	for {
 		seg := &scratch
 		if slots != nil {
@@ -160,7 +166,8 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, set setting
 			sum.First = seg.Time
 		}
 		t.Track(seg)
-		if r.Stats.Packets%65536 == 0 {
+		if r.Stats.Packets >= check {
+			check = r.Stats.Packets + 65536
 			if ctx.Err() != nil {
 				err = fmt.Errorf("%s: %w", name, ctx.Err())
 				break

@@ -22,7 +22,7 @@ type profileFlags struct {
 func (p *profileFlags) register(root *cobra.Command) {
 	f := root.PersistentFlags()
 	f.StringVar(&p.cpu, "cpuprofile", "", "write a CPU profile to this file (for `go tool pprof`)")
-	f.StringVar(&p.mem, "memprofile", "", "write a heap profile to this file when the command ends")
+	f.StringVar(&p.mem, "memprofile", "", "write a memory profile (allocations, and memory in use) to this file when the command ends")
 	// For the benchmark command: the allocations of the whole run.
 	f.BoolVar(&p.allocStats, "alloc-stats", false, "print the run's heap allocations to stderr at the end")
 	f.MarkHidden("alloc-stats")
@@ -71,10 +71,13 @@ func (p *profileFlags) stop() error {
 	if err != nil {
 		return fmt.Errorf("--memprofile: %w", err)
 	}
-	defer f.Close()
 	runtime.GC()
-	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+	err = pprof.Lookup("allocs").WriteTo(f, 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("--memprofile: %w", err)
 	}
-	return f.Close()
+	return nil
 }

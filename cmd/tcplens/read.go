@@ -39,9 +39,11 @@ states each side went through, how the connection ended and its anomalies.`,
 			out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			var allDocs []report.Doc
 			failed := false
-			// NDJSON records go out through a buffer (flushed after each
-			// file), not in a write of their own; their tails are formatted
-			// on the tracker's workers.
+			// NDJSON records of a file go out through a buffer (flushed
+			// after each file), not in a write of their own; their tails
+			// are formatted on the tracker's workers. From standard input,
+			// which may be a capture still being written, each record goes
+			// out as its connection ends.
 			bw := bufio.NewWriterSize(out, 256<<10)
 			nd := report.NewNDJSON(bw)
 			if format == "ndjson" || format == "json" {
@@ -57,7 +59,10 @@ states each side went through, how the connection ended and its anomalies.`,
 				switch format {
 				case "ndjson":
 					sum, err = analyseConns(cmd.Context(), cmd.InOrStdin(), name, cfg, func(c *tracker.Conn) error {
-						return nd.WritePrepared(name, c)
+						if err := nd.WritePrepared(name, c); err != nil || name != "-" {
+							return err
+						}
+						return bw.Flush()
 					})
 					if ferr := bw.Flush(); err == nil {
 						err = ferr
