@@ -41,19 +41,22 @@ func recordsWith(t *testing.T, file string, workers int, release, park bool) ([]
 	var track func(*capture.Segment)
 	var flush func()
 	var late func() int64
+	var scratch capture.Segment
+	slot := func() *capture.Segment { return &scratch }
 	if workers == 0 {
 		tr := tracker.New(cfg, emit)
 		track, flush, late, rel = tr.Track, tr.Flush, tr.Late, tr.Release
 	} else {
+		// Decoded in place into the batch, as read does.
 		tr := tracker.NewSharded(cfg, workers, emit)
-		track, flush, late, rel = tr.Track, tr.Flush, tr.Late, tr.Release
+		track, flush, late, rel, slot = tr.Track, tr.Flush, tr.Late, tr.Release, tr.Slot
 	}
-	var seg capture.Segment
 	for {
-		if err := r.Next(&seg); err != nil {
+		seg := slot()
+		if err := r.Next(seg); err != nil {
 			break
 		}
-		track(&seg)
+		track(seg)
 	}
 	flush()
 	return out, late()
