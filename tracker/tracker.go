@@ -229,7 +229,8 @@ func (t *Tracker) track(s *capture.Segment, key *capture.Key, h uint64) {
 		from = Client
 	}
 	c.update(s, from)
-	if t.cfg.Park && (len(c.synSegs) > 0 || c.Dir[Client].Packets+c.Dir[Server].Packets == 1) && t.parking() {
+	// While only a client's SYNs came, each is kept for parking.
+	if (len(c.synSegs) > 0 || syn && c.Dir[Client].Packets+c.Dir[Server].Packets == 1) && t.parking() {
 		t.recordSYN(c, s)
 	}
 	if !c.closed && c.bothClosed() {
