@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"io"
 	"strings"
 	"testing"
 
@@ -52,20 +51,12 @@ func synFrame(sport uint16, n int) []byte {
 // length that allows them), and the records after them are intact.
 func TestRecordLongerThanBuffer(t *testing.T) {
 	file := pcapWith(4<<20, synFrame(1000, 54), synFrame(1001, 3<<20), synFrame(1002, 54))
-	r, err := capture.NewReader("big.pcap", bytes.NewReader(file))
+	segs, r, err := readAll(t, "big.pcap", file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ports []uint16
-	var seg capture.Segment
-	for {
-		err := r.Next(&seg)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, seg := range segs {
 		ports = append(ports, seg.Src.Port())
 	}
 	if len(ports) != 3 || ports[0] != 1000 || ports[1] != 1001 || ports[2] != 1002 {
@@ -82,6 +73,7 @@ func TestRecordLongerThanBuffer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var seg capture.Segment
 	if err := r.Next(&seg); err != nil {
 		t.Fatal(err)
 	}
