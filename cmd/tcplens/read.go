@@ -84,8 +84,8 @@ states each side went through, how the connection ended and its anomalies.`,
 					allDocs = append(allDocs, docs...)
 				default:
 					sum, err = analyse(cmd.Context(), cmd.InOrStdin(), name, cfg, onRecord)
+					sortRecs()
 				}
-				sortRecs()
 				if format == "table" && sum != nil {
 					if i > 0 {
 						fmt.Fprintln(out)
