@@ -26,7 +26,6 @@ type Sharded struct {
 	free      chan *shardBatch // spare batches
 	cur       []*shardBatch    // the batches being filled, one per worker
 	pending   [][]*shardBatch  // batches sent, per global batch, awaiting merge
-	count     int              // segments in the current global batch
 	now       time.Time
 	next      time.Time // when the timers next run
 	nextID    uint64
@@ -40,7 +39,6 @@ type Sharded struct {
 	segs      []capture.Segment   // the current global batch's segments
 	segsSent  [][]capture.Segment // those of the batches sent, awaiting merge
 	segPool   chan []capture.Segment
-	scratch   capture.Segment
 	closed    bool
 }
 
@@ -90,7 +88,7 @@ func NewSharded(cfg Config, n int, emit func(*Conn)) *Sharded {
 	if cfg.MaxConns > 0 {
 		cfg.MaxConns = max(cfg.MaxConns/n, 1)
 	}
-	s := &Sharded{n: n, emit: emit, open: make([]int, n), late: make([]int64, n),
+	s := &Sharded{n: n, emit: emit, open: make([]int, n), late: make([]int64, n), heads: make([]int, n),
 		free:    make(chan *shardBatch, n*(inFlight+2)),
 		segPool: make(chan []capture.Segment, inFlight+2), segs: make([]capture.Segment, 0, batchSize)}
 	for range n {
@@ -195,8 +193,7 @@ func (s *Sharded) Track(seg *capture.Segment) {
 	}
 	b.segs = s.segs
 	b.ops = append(b.ops, shardOp{seg: int32(len(s.segs) - 1), now: s.now, frame: seg.Frame, hash: h})
-	s.count++
-	if s.count >= batchSize {
+	if len(s.segs) == batchSize { // segs is batchSize long: never appended past
 		s.send(false)
 	}
 }
@@ -206,9 +203,6 @@ func (s *Sharded) Track(seg *capture.Segment) {
 // are shared by all workers, each tracking its own.
 func (s *Sharded) Slot() *capture.Segment {
 	n := len(s.segs)
-	if n == cap(s.segs) {
-		return &s.scratch
-	}
 	return &s.segs[:n+1][n]
 }
 
@@ -291,7 +285,6 @@ func (s *Sharded) send(flush bool) {
 	for w := range s.cur {
 		s.cur[w] = s.batch()
 	}
-	s.count = 0
 	for len(s.pending) >= inFlight || flush && len(s.pending) > 0 {
 		s.merge()
 	}
@@ -355,10 +348,7 @@ func (s *Sharded) merge() {
 	}
 	ev := s.merged[:0]
 	if sorted {
-		if len(s.heads) < len(batches) {
-			s.heads = make([]int, len(batches))
-		}
-		ev = mergeEvents(ev, batches, s.heads[:len(batches)])
+		ev = mergeEvents(ev, batches, s.heads)
 	} else {
 		for _, b := range batches {
 			ev = append(ev, b.events...)
