@@ -34,6 +34,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tcplens/tcplens/internal/synthcorpus"
 )
 
 func main() {
@@ -148,12 +150,9 @@ func (b *bench) generate(size string) (string, error) {
 	}
 	conns := generatedSizes[size]
 	log.Printf("generating %s with synthgen (about %d s)", path, conns/60_000+5)
-	cmd := exec.Command("go", "run", "./synthgen", "-o", path, "-conns", strconv.Itoa(conns), "-rate", "8000", "-seed", "1")
-	cmd.Dir = b.shared
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
+	if err := synthcorpus.Synthgen(b.shared, path, conns, 8000, 1, os.Stderr); err != nil {
 		os.Remove(path)
-		return "", fmt.Errorf("synthgen in %s: %w", b.shared, err)
+		return "", err
 	}
 	return path, nil
 }

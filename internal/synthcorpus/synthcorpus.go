@@ -5,6 +5,9 @@
 package synthcorpus
 
 import (
+	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,13 +28,24 @@ func Generate(tb testing.TB, conns, rate, seed int) string {
 		return ""
 	}
 	out := filepath.Join(tb.TempDir(), "synth.pcap")
-	cmd := exec.Command("go", "run", "./synthgen", "-o", out,
-		"-conns", strconv.Itoa(conns), "-rate", strconv.Itoa(rate), "-seed", strconv.Itoa(seed))
-	cmd.Dir = gen
-	if b, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("synthgen: %v\n%s", err, b)
+	var msgs bytes.Buffer
+	if err := Synthgen(gen, out, conns, rate, seed, &msgs); err != nil {
+		tb.Fatalf("%v\n%s", err, msgs.Bytes())
 	}
 	return out
+}
+
+// Synthgen runs the generator in dir (../shared/bench) to write out, its
+// messages to msgs.
+func Synthgen(dir, out string, conns, rate, seed int, msgs io.Writer) error {
+	cmd := exec.Command("go", "run", "./synthgen", "-o", out,
+		"-conns", strconv.Itoa(conns), "-rate", strconv.Itoa(rate), "-seed", strconv.Itoa(seed))
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = msgs, msgs
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("synthgen in %s: %w", dir, err)
+	}
+	return nil
 }
 
 // generator returns ../shared/bench beside the module root, if it holds
