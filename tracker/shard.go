@@ -29,8 +29,7 @@ type Sharded struct {
 	now       time.Time
 	next      time.Time // when the timers next run
 	nextID    uint64
-	ids       idMap // provisional id (first frame) → id
-	lastFrame int64
+	ids       idMap               // provisional id (first frame) → id
 	late      []int64             // per worker
 	open      []int               // per worker
 	merged    []shardEvent        // reused by merge
@@ -183,7 +182,6 @@ func worker(cfg Config, workers int, in <-chan *shardBatch, out chan<- *shardBat
 // order.
 func (s *Sharded) Track(seg *capture.Segment) {
 	s.advance(seg.Time, seg.Frame)
-	s.lastFrame = seg.Frame
 	h := segmentHash(seg)
 	b := s.cur[h%uint64(s.n)]
 	if n := len(s.segs); n < cap(s.segs) && seg == &s.segs[:n+1][n] {
@@ -205,10 +203,6 @@ func (s *Sharded) Slot() *capture.Segment {
 	n := len(s.segs)
 	return &s.segs[:n+1][n]
 }
-
-// Advance moves the clock to now, if later, and runs every worker's
-// timers if they are due, exactly when a single Tracker would.
-func (s *Sharded) Advance(now time.Time) { s.advance(now, s.lastFrame+1) }
 
 // advance runs the timers, if due, before frame.
 func (s *Sharded) advance(now time.Time, frame int64) {
