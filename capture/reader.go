@@ -15,7 +15,13 @@ import (
 )
 
 // readBuffer is the size of the buffered reader under the pcap readers.
+// pcapgo.NewReader reads the file header through bufio.NewReader of what
+// it is given, which hands back our reader itself only while it is at
+// least bufio's default 4,096 bytes: a smaller one would be wrapped, and
+// records read ahead into the wrapper lost to pcapRecords.
 const readBuffer = 1 << 20
+
+var _ [readBuffer - 4096]struct{} // fails to compile if readBuffer < 4096
 
 // maxProblems is how many malformed packets a Reader remembers in detail.
 const maxProblems = 10
