@@ -28,7 +28,7 @@ func recordsWith(t *testing.T, file string, workers int, release, park bool) ([]
 		t.Fatal(err)
 	}
 	defer r.Close()
-	cfg, _ := tracker.Profile("linux")
+	cfg := linux(t)
 	cfg.Park = park
 	var out []byte
 	var rel func(*tracker.Conn)
@@ -150,7 +150,7 @@ func TestParkingParks(t *testing.T) {
 		t.Skip(err)
 	}
 	defer r.Close()
-	cfg, _ := tracker.Profile("linux")
+	cfg := linux(t)
 	cfg.Park = true
 	emitted := 0
 	tr := tracker.New(cfg, func(*tracker.Conn) { emitted++ })
