@@ -63,10 +63,11 @@ type synTime struct {
 	tsVal       uint32
 }
 
-// keep returns s as a synSeg of c, if it can be one: what the connection
-// says of it (its key, and which end is the client) and its time in Unix
-// ns (a UTC time, as capture.Reader's) must give it back exactly.
-func keep(c *Conn, s *capture.Segment) (synSeg, bool) {
+// keep returns s, whose time is ns in Unix ns, as a synSeg of c, if it can
+// be one: what the connection says of it (its key, and which end is the
+// client) and ns (of a UTC time, as capture.Reader's) must give it back
+// exactly.
+func keep(c *Conn, s *capture.Segment, ns int64) (synSeg, bool) {
 	if s.Src != c.Client || s.Dst != c.Server || s.NumSACK != 0 ||
 		s.PayloadLen > math.MaxInt32 || s.CapturedPayload > math.MaxInt32 || s.Interface > math.MaxInt32 || s.Interface < 0 {
 		return synSeg{}, false
@@ -76,7 +77,6 @@ func keep(c *Conn, s *capture.Segment) (synSeg, bool) {
 			return synSeg{}, false
 		}
 	}
-	ns := s.Time.UnixNano()
 	if s.Time != time.Unix(0, ns).UTC() {
 		return synSeg{}, false
 	}
@@ -182,10 +182,11 @@ func (c *Conn) synOnly() bool {
 }
 
 // recordSYN keeps segment s, just applied to c, while c has seen nothing
-// but client SYNs, and sets the timer to park it. track calls it for a
-// connection's first packet and while segments are being kept.
-func (t *Tracker) recordSYN(c *Conn, s *capture.Segment) {
-	g, ok := keep(c, s)
+// but client SYNs, and sets the timer to park it; ns is s's time in Unix
+// ns. track calls it for a connection's first SYN and while segments are
+// being kept.
+func (t *Tracker) recordSYN(c *Conn, s *capture.Segment, ns int64) {
+	g, ok := keep(c, s, ns)
 	if !ok {
 		c.synSegs = c.synSegs[:0] // never parked, as one segment is missing
 		return
@@ -196,7 +197,7 @@ func (t *Tracker) recordSYN(c *Conn, s *capture.Segment) {
 		return
 	}
 	if len(c.synSegs) == 1 {
-		t.parkQ.push(timer{c, s.Time.Add(parkAfter).UnixNano(), c.gen})
+		t.parkQ.push(timer{c, ns + int64(parkAfter), c.gen})
 	}
 }
 

@@ -231,7 +231,7 @@ func (t *Tracker) track(s *capture.Segment, key *capture.Key, h uint64) {
 	c.update(s, from)
 	// While only a client's SYNs came, each is kept for parking.
 	if (len(c.synSegs) > 0 || syn && c.Dir[Client].Packets+c.Dir[Server].Packets == 1) && t.parking() {
-		t.recordSYN(c, s)
+		t.recordSYN(c, s, ns)
 	}
 	if !c.closed && c.bothClosed() {
 		c.closed = true
