@@ -105,7 +105,7 @@ func (c *Conn) retransmittedOpenings() {
 		if side == int(Server) {
 			what = "SYN-ACK"
 		}
-		a := c.note(id, Side(side), c.synFrames[side], c.Time(times[1]), fmt.Sprintf("%s sent %d times (%s)", what, len(times), gaps(times)))
+		a := c.note(id, Side(side), c.retransmitted(Side(side)).syn, c.Time(times[1]), fmt.Sprintf("%s sent %d times (%s)", what, len(times), gaps(times)))
 		a.Count = len(times) - 1
 	}
 }
@@ -114,7 +114,7 @@ func (c *Conn) retransmittedOpenings() {
 func (c *Conn) closingAnomalies(cfg *Config, side Side, now time.Time) {
 	d := &c.Dir[side]
 	if d.FINs > 1 {
-		a := c.note(AnomalyFINRetransmitted, side, c.finFrames[side], now, fmt.Sprintf("the %s sent its FIN %d times", side, d.FINs))
+		a := c.note(AnomalyFINRetransmitted, side, c.retransmitted(side).fin, now, fmt.Sprintf("the %s sent its FIN %d times", side, d.FINs))
 		a.Count = d.FINs - 1
 	}
 	switch c.State[side] {

@@ -80,12 +80,10 @@ type Conn struct {
 	synTimes      [2][]time.Duration  // since Start, each side's SYN (or SYN-ACK) sends
 	synBuf        [2][2]time.Duration // synTimes' first backing arrays
 	synSegs       []synSeg            // every segment while only client SYNs came (Config.Park)
-	synFrames     [2]int64            // frame of each side's first SYN retransmission
-	finFrames     [2]int64            // frame of each side's first FIN retransmission
 	reuseIndex    int                 // 1 + index of a reuse-in-time-wait awaiting the holder's answer
 
 	analyzer reassembly.Analyzer // the data-path analysis
-	stalls   [2]stall
+	rare     *connRare           // nil until needed (see connRare)
 
 	prev, next *Conn   // the tracker's list by recent activity
 	hash       uint64  // hashKey(&Key)
@@ -101,6 +99,42 @@ type Conn struct {
 	done        bool // handed on: the tracker has forgotten it
 	expiring    bool // chosen by the current sweep
 	released    bool // in the free list
+}
+
+// connRare is what few connections need: zero-window stalls and the
+// frames of retransmitted SYNs and FINs. Kept apart, allocated the first
+// time a connection needs it and kept with the Conn when it is reused, it
+// lets a Conn fit the 896-byte size class instead of the 1,024-byte one.
+type connRare struct {
+	stalls    [2]stall
+	synFrames [2]int64 // frame of each side's first SYN retransmission
+	finFrames [2]int64 // frame of each side's first FIN retransmission
+}
+
+// rareData returns c's connRare, allocating it if c has none.
+func (c *Conn) rareData() *connRare {
+	if c.rare == nil {
+		c.rare = new(connRare)
+	}
+	return c.rare
+}
+
+// retransmitted returns the frames of side's first SYN and first FIN
+// retransmissions, 0 where there was none.
+func (c *Conn) retransmitted(side Side) (frames struct{ syn, fin int64 }) {
+	if c.rare != nil {
+		frames.syn, frames.fin = c.rare.synFrames[side], c.rare.finFrames[side]
+	}
+	return frames
+}
+
+// stall returns side's zero-window stall, nil if side never advertised a
+// zero window.
+func (c *Conn) stall(side Side) *stall {
+	if c.rare == nil {
+		return nil
+	}
+	return &c.rare.stalls[side]
 }
 
 // set records a transition of side to state to, caused by segment s (nil

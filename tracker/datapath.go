@@ -67,8 +67,10 @@ func (c *Conn) classify(s *capture.Segment, from Side) reassembly.Flags {
 	if f&reassembly.AckedUnseen != 0 {
 		c.CaptureLoss = true
 	}
-	if f&reassembly.KeepAlive != 0 && c.stalls[from.Peer()].since != 0 {
-		c.stalls[from].probes++
+	if f&reassembly.KeepAlive != 0 {
+		if z := c.stall(from.Peer()); z != nil && z.since != 0 {
+			c.rare.stalls[from].probes++
+		}
 	}
 	for rest := f & reported; rest != 0; rest &= rest - 1 {
 		bit := bits.TrailingZeros16(uint16(rest))
@@ -89,14 +91,17 @@ func (c *Conn) classify(s *capture.Segment, from Side) reassembly.Flags {
 
 // followStall keeps the longest time side from advertised a zero window.
 func (c *Conn) followStall(s *capture.Segment, from Side, f reassembly.Flags) {
-	z := &c.stalls[from]
-	now := s.Time.UnixNano()
+	z := c.stall(from)
 	switch {
 	case f&reassembly.ZeroWindow != 0:
-		if z.since == 0 {
-			z.since, z.sinceFrame = now, s.Frame
+		if z == nil {
+			z = &c.rareData().stalls[from]
 		}
-	case z.since != 0 && s.Window > 0 && s.Flags&capture.RST == 0:
+		if z.since == 0 {
+			z.since, z.sinceFrame = s.Time.UnixNano(), s.Frame
+		}
+	case z != nil && z.since != 0 && s.Window > 0 && s.Flags&capture.RST == 0:
+		now := s.Time.UnixNano()
 		if d := time.Duration(now - z.since); d > z.longest || z.to == 0 {
 			z.longest, z.from, z.to = d, z.sinceFrame, s.Frame
 		}
@@ -153,7 +158,8 @@ func (c *Conn) dataPathText(a *Anomaly) string {
 	case AnomalyWindowFull:
 		return fmt.Sprintf("the %s filled the %s's advertised window %s, %s: the receiver limited throughput", side, peer, times(n), at)
 	case AnomalyKeepAlive:
-		if p := c.stalls[side].probes; p > 0 {
+		if z := c.stall(side); z != nil && z.probes > 0 {
+			p := z.probes
 			return fmt.Sprintf("the %s sent %s, %s; %d of them while the %s's window was zero: zero-window probes in Linux's form (seq one below the next)", side, plural(n, "keep-alive"), at, p, peer)
 		}
 		return fmt.Sprintf("the %s sent %s, %s", side, plural(n, "keep-alive"), at)
@@ -184,7 +190,10 @@ func (c *Conn) retransmissionKinds(side Side) string {
 
 // stallText describes side's longest zero-window stall.
 func (c *Conn) stallText(side Side, now time.Time) string {
-	z := &c.stalls[side]
+	z := c.stall(side)
+	if z == nil {
+		return ""
+	}
 	if z.since != 0 {
 		d := now.Sub(time.Unix(0, z.since))
 		if d >= z.longest {

@@ -35,11 +35,11 @@ func (c *Conn) update(s *capture.Segment, from Side) {
 		c.synKind[from] = kind
 		c.synTimes[from] = append(c.synTimes[from], s.Time.Sub(c.Start))
 		if len(c.synTimes[from]) == 2 {
-			c.synFrames[from] = s.Frame
+			c.rareData().synFrames[from] = s.Frame
 		}
 	}
-	if sent&reassembly.SentRetransmittedFIN != 0 && c.finFrames[from] == 0 {
-		c.finFrames[from] = s.Frame
+	if sent&reassembly.SentRetransmittedFIN != 0 && (c.rare == nil || c.rare.finFrames[from] == 0) {
+		c.rareData().finFrames[from] = s.Frame
 	}
 
 	if f&capture.RST != 0 {

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -63,7 +64,8 @@ func TestReleaseBoundsKeptArrays(t *testing.T) {
 		{"usual", grown(usualTransitions), 2, true, true},
 		{"grown", grown(usualTransitions + 1), 40, false, false},
 	} {
-		c := &Conn{done: true, Transitions: tc.transitions, Anomalies: make([]Anomaly, tc.anomalies), synSegs: make([]synSeg, 40)}
+		rare := &connRare{stalls: [2]stall{{since: 5, probes: 2}}, synFrames: [2]int64{3, 4}, finFrames: [2]int64{9}}
+		c := &Conn{done: true, Transitions: tc.transitions, Anomalies: make([]Anomaly, tc.anomalies), synSegs: make([]synSeg, 40), rare: rare}
 		tr.Release(c)
 		seg := capture.Segment{Flags: capture.SYN}
 		got := tr.makeConn(capture.Key{}, 0, &seg, 1)
@@ -85,6 +87,19 @@ func TestReleaseBoundsKeptArrays(t *testing.T) {
 		if cap(got.synSegs) > keepSynSegs {
 			t.Errorf("%s: room for %d SYNs kept", tc.name, cap(got.synSegs))
 		}
+		// The rare part is kept, empty: the next connection has no stall
+		// and no retransmission frames of the one before.
+		if got.rare != rare || *got.rare != (connRare{}) {
+			t.Errorf("%s: rare part %p %+v, want %p empty", tc.name, got.rare, got.rare, rare)
+		}
+	}
+}
+
+// A Conn fits the 896-byte size class: some 40,000 are in memory at
+// once on the benchmark corpus, and the next class is 1,024 bytes.
+func TestConnSize(t *testing.T) {
+	if got := unsafe.Sizeof(Conn{}); got > 896 {
+		t.Errorf("Conn is %d bytes, want at most 896", got)
 	}
 }
 

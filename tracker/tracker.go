@@ -342,9 +342,12 @@ func (t *Tracker) makeConn(key capture.Key, h uint64, s *capture.Segment, id uin
 		c = t.free[n-1]
 		t.free[n-1] = nil
 		t.free = t.free[:n-1]
-		tr, an, syns, gen := c.Transitions[:0], c.Anomalies[:0], c.synSegs[:0], c.gen+1
+		tr, an, syns, gen, rare := c.Transitions[:0], c.Anomalies[:0], c.synSegs[:0], c.gen+1, c.rare
+		if rare != nil {
+			*rare = connRare{}
+		}
 		*c = Conn{ID: id, Key: key, Start: s.Time, FirstFrame: s.Frame, Incarnation: 1}
-		c.Transitions, c.Anomalies, c.synSegs, c.gen = tr, an, syns, gen
+		c.Transitions, c.Anomalies, c.synSegs, c.gen, c.rare = tr, an, syns, gen, rare
 	} else {
 		c = &Conn{ID: id, Key: key, Start: s.Time, FirstFrame: s.Frame, Incarnation: 1}
 	}
