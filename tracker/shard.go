@@ -2,7 +2,7 @@ package tracker
 
 import (
 	"cmp"
-	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/tcplens/tcplens/capture"
@@ -11,34 +11,47 @@ import (
 // Sharded tracks connections on several goroutines: each segment goes to
 // the worker that owns its 4-tuple (by a hash of the canonical key), so
 // every packet of a connection is tracked by one worker in capture order.
-// The caller's goroutine runs the timers' clock for all workers and merges
-// what they hand on, so that emit sees exactly what one Tracker would
-// hand it, in the same order and with the same ids, whatever the number of
-// workers. Only Config.MaxConns is per worker (each holds MaxConns/n).
+// The caller's goroutine runs the timers' clock for all workers; a merging
+// goroutine puts what they hand on back in order, so that emit sees
+// exactly what one Tracker would hand it, in the same order and with the
+// same ids, whatever the number of workers. Only Config.MaxConns is per
+// worker (each holds MaxConns/n).
 //
-// Track, Advance and Flush must be called from one goroutine; emit is
-// called from that goroutine too.
+// Track and Flush must be called from one goroutine. emit is called from
+// the merging goroutine, one connection at a time, and every call has
+// returned when Flush returns; Release may be called only from emit.
 type Sharded struct {
-	n         int
-	emit      func(*Conn)
-	in        []chan *shardBatch
-	out       []chan *shardBatch
-	free      chan *shardBatch // spare batches
-	cur       []*shardBatch    // the batches being filled, one per worker
-	pending   [][]*shardBatch  // batches sent, per global batch, awaiting merge
-	now       time.Time
-	next      time.Time // when the timers next run
+	n       int
+	emit    func(*Conn)
+	in      []chan *shardBatch
+	out     []chan *shardBatch
+	free    []chan *shardBatch // each worker's spare batches, with what emit released
+	parts   []chan *shardBatch // each worker's spare parts
+	cur     []*shardBatch      // the batches being filled, one per worker
+	groups  chan shardGroup    // batches sent, for the merging goroutine
+	merged  chan struct{}      // closed when the merging goroutine is done
+	now     time.Time
+	next    time.Time // when the timers next run
+	segs    []capture.Segment
+	segPool chan []capture.Segment
+	closed  bool
+	open    atomic.Int64 // held by the workers as of the last merge
+
+	// The merging goroutine's.
 	nextID    uint64
-	ids       idMap               // provisional id (first frame) → id
-	late      []int64             // per worker
-	open      []int               // per worker
-	merged    []shardEvent        // reused by merge
-	heads     []int               // reused by mergeEvents
-	chunkPool []chan []byte       // each worker's Config.Prepare chunks, back from merge
-	segs      []capture.Segment   // the current global batch's segments
-	segsSent  [][]capture.Segment // those of the batches sent, awaiting merge
-	segPool   chan []capture.Segment
-	closed    bool
+	ids       idMap         // provisional id (first frame) → id
+	late      []int64       // per worker
+	release   [][]*Conn     // per worker: released since its batches were last recycled
+	msgs      []*shardBatch // each worker's message being merged
+	heads     []int         // the next event of each
+	chunkPool []chan []byte // each worker's Config.Prepare chunks, back from merge
+}
+
+// shardGroup is a global batch: the batches of all workers, and the
+// segments they share.
+type shardGroup struct {
+	batches []*shardBatch
+	segs    []capture.Segment
 }
 
 // batchSize is how many segments go to the workers at a time.
@@ -46,6 +59,13 @@ const batchSize = 4096
 
 // inFlight is how many global batches may be sent and not yet merged.
 const inFlight = 4
+
+// partChunks is how many full chunks of formatted records a worker holds
+// before it sends what it has handed on ahead of its batch: once a second
+// the timers hand on thousands of connections at once (some 7 MB of
+// records per worker on the benchmark corpus), which would otherwise wait
+// in memory until the whole batch was merged.
+const partChunks = 4
 
 // shardOp is one step of a worker's batch: a segment to track, or the
 // timers to run, at capture time now (the dispatcher's clock).
@@ -68,7 +88,12 @@ type shardEvent struct {
 	// parked, before the creation is merged)
 }
 
+// shardBatch is a worker's part of a global batch: what it is to do, and
+// what it did. A worker may send what it handed on ahead in parts (see
+// partChunks), shardBatches with part set that hold only events and
+// chunks, before the batch itself.
 type shardBatch struct {
+	part    bool
 	release []*Conn           // handed on and released: the worker may reuse them
 	chunks  [][]byte          // what Config.Prepare made of the connections handed on
 	segs    []capture.Segment // the global batch's, shared by all workers
@@ -87,29 +112,37 @@ func NewSharded(cfg Config, n int, emit func(*Conn)) *Sharded {
 	if cfg.MaxConns > 0 {
 		cfg.MaxConns = max(cfg.MaxConns/n, 1)
 	}
-	s := &Sharded{n: n, emit: emit, open: make([]int, n), late: make([]int64, n), heads: make([]int, n),
-		free:    make(chan *shardBatch, n*(inFlight+2)),
+	s := &Sharded{n: n, emit: emit, late: make([]int64, n), heads: make([]int, n), msgs: make([]*shardBatch, n),
+		release: make([][]*Conn, n), groups: make(chan shardGroup, inFlight), merged: make(chan struct{}),
 		segPool: make(chan []capture.Segment, inFlight+2), segs: make([]capture.Segment, 0, batchSize)}
 	for range n {
 		in, out := make(chan *shardBatch, inFlight+1), make(chan *shardBatch, inFlight+1)
 		s.in, s.out = append(s.in, in), append(s.out, out)
+		s.free = append(s.free, make(chan *shardBatch, inFlight+2))
+		s.parts = append(s.parts, make(chan *shardBatch, inFlight+2))
 		// A worker writes its chunks again once merge has read them: its
 		// own, as the memory it wrote last is likelier in its core's cache.
 		s.chunkPool = append(s.chunkPool, make(chan []byte, 256/n+1))
-		go worker(cfg, n, in, out, s.chunkPool[len(s.chunkPool)-1])
+		go worker(cfg, n, in, out, s.chunkPool[len(s.chunkPool)-1], s.parts[len(s.parts)-1])
 	}
 	s.cur = make([]*shardBatch, n)
 	for w := range s.cur {
-		s.cur[w] = s.batch()
+		s.cur[w] = s.batch(w)
 	}
+	go func() {
+		for g := range s.groups {
+			s.merge(g)
+		}
+		close(s.merged)
+	}()
 	return s
 }
 
-func (s *Sharded) batch() *shardBatch {
+// batch returns a batch for worker w to fill: a spare one, with the
+// connections released since it was merged, or a new one.
+func (s *Sharded) batch(w int) *shardBatch {
 	select {
-	case b := <-s.free:
-		clear(b.release)
-		b.segs, b.ops, b.events, b.flush, b.late, b.release = nil, b.ops[:0], b.events[:0], false, 0, b.release[:0]
+	case b := <-s.free[w]:
 		return b
 	default:
 		return &shardBatch{}
@@ -117,14 +150,30 @@ func (s *Sharded) batch() *shardBatch {
 }
 
 // worker runs one Tracker in shard mode over the batches it is sent.
-func worker(cfg Config, workers int, in <-chan *shardBatch, out chan<- *shardBatch, chunkPool chan []byte) {
+func worker(cfg Config, workers int, in <-chan *shardBatch, out chan<- *shardBatch, chunkPool chan []byte, parts chan *shardBatch) {
 	var cur *shardBatch
 	var frame int64
 	var timers bool
 	seq := 0
-	t := New(cfg, func(c *Conn) {
+	var t *Tracker
+	t = New(cfg, func(c *Conn) {
 		cur.events = append(cur.events, shardEvent{frame: frame, timers: timers, seq: seq, c: c, id: c.ID})
 		seq++
+		if len(t.chunks) < partChunks {
+			return
+		}
+		// The records in the chunks are of connections whose events are
+		// sent now or were sent before; c's may be in t.prepared, which
+		// goes with a later message and is only appended to until then.
+		var p *shardBatch
+		select {
+		case p = <-parts:
+		default:
+			p = &shardBatch{part: true}
+		}
+		p.events, cur.events = cur.events, p.events[:0]
+		p.chunks, t.chunks = t.chunks, p.chunks[:0]
+		out <- p
 	})
 	t.newChunk = func() []byte {
 		select {
@@ -219,12 +268,14 @@ func (s *Sharded) advance(now time.Time, frame int64) {
 }
 
 // Flush ends the capture: every connection still held is handed on, and
-// the workers stop.
+// the workers and the merging goroutine stop.
 func (s *Sharded) Flush() {
 	if s.closed {
 		return
 	}
 	s.send(true)
+	close(s.groups)
+	<-s.merged
 	s.closed = true
 	for w := range s.in {
 		close(s.in[w])
@@ -234,16 +285,17 @@ func (s *Sharded) Flush() {
 }
 
 // Release gives a connection that was handed on back to its worker for
-// reuse (see Tracker.Release).
+// reuse (see Tracker.Release). It may be called only from emit.
 func (s *Sharded) Release(c *Conn) {
 	if s.closed {
 		return
 	}
-	b := s.cur[c.hash%uint64(s.n)] // its worker, as Track chose it
-	b.release = append(b.release, c)
+	w := c.hash % uint64(s.n) // its worker, as Track chose it
+	s.release[w] = append(s.release[w], c)
 }
 
-// Late returns the late segments of all workers (see Tracker.Late).
+// Late returns the late segments of all workers (see Tracker.Late), once
+// Flush has returned.
 func (s *Sharded) Late() int64 {
 	var n int64
 	for _, l := range s.late {
@@ -253,23 +305,16 @@ func (s *Sharded) Late() int64 {
 }
 
 // Open returns the connections held by the workers as of the last merge.
-func (s *Sharded) Open() int {
-	n := 0
-	for _, o := range s.open {
-		n += o
-	}
-	return n
-}
+func (s *Sharded) Open() int { return int(s.open.Load()) }
 
-// send hands the current batches to the workers and merges the oldest
-// ones sent if too many are in flight.
+// send hands the current batches to the workers, and to the merging
+// goroutine, which may be at most inFlight global batches behind.
 func (s *Sharded) send(flush bool) {
 	for w, b := range s.cur {
 		b.flush, b.now = flush, s.now
 		s.in[w] <- b
 	}
-	s.pending = append(s.pending, s.cur)
-	s.segsSent = append(s.segsSent, s.segs)
+	s.groups <- shardGroup{s.cur, s.segs}
 	select {
 	case s.segs = <-s.segPool:
 	default:
@@ -277,10 +322,7 @@ func (s *Sharded) send(flush bool) {
 	}
 	s.cur = make([]*shardBatch, s.n)
 	for w := range s.cur {
-		s.cur[w] = s.batch()
-	}
-	for len(s.pending) >= inFlight || flush && len(s.pending) > 0 {
-		s.merge()
+		s.cur[w] = s.batch(w)
 	}
 }
 
@@ -304,81 +346,108 @@ func compareEvents(a, b shardEvent) int {
 	return cmp.Compare(a.seq, b.seq)
 }
 
-// mergeEvents appends to ev the events of batches, each already in order,
-// merged in order: what a stable sort of them all gives (an event of an
-// earlier batch first among equals), in linear time.
-func mergeEvents(ev []shardEvent, batches []*shardBatch, next []int) []shardEvent {
-	clear(next)
+// mergeStreams hands fn the events of all workers in order: what a
+// stable sort of them all gives (an event of a lower worker first among
+// equals), in linear time. Each worker's events come in order, in
+// messages: msgs[w] is its first, next(w) returns the one after a part,
+// and done(w, m) is called for each part m once all its events have been
+// handed on. Where the last message, a worker's batch, has been used up,
+// msgs[w] holds it.
+func mergeStreams(msgs []*shardBatch, heads []int, next func(int) *shardBatch, done func(int, *shardBatch), fn func(*shardEvent)) {
+	clear(heads)
 	for {
 		best := -1
-		for w, b := range batches {
-			if next[w] < len(b.events) && (best < 0 || compareEvents(b.events[next[w]], batches[best].events[next[best]]) < 0) {
+		for w, m := range msgs {
+			for heads[w] == len(m.events) && m.part {
+				done(w, m)
+				m = next(w)
+				msgs[w], heads[w] = m, 0
+			}
+			if heads[w] < len(m.events) && (best < 0 || compareEvents(m.events[heads[w]], msgs[best].events[heads[best]]) < 0) {
 				best = w
 			}
 		}
 		if best < 0 {
-			return ev
+			return
 		}
-		ev = append(ev, batches[best].events[next[best]])
-		next[best]++
+		heads[best]++
+		fn(&msgs[best].events[heads[best]-1])
 	}
 }
 
-// merge waits for the oldest batches sent and hands on what they emitted,
-// in the order a single Tracker would have.
-func (s *Sharded) merge() {
-	batches := s.pending[0]
-	s.pending = s.pending[1:]
-	segs := s.segsSent[0]
-	s.segsSent = s.segsSent[1:]
-	sorted := true
-	for w, b := range batches {
-		got := <-s.out[w]
-		if got != b {
+// merge hands on what the workers emitted for global batch g, as its
+// messages come, in the order a single Tracker would have.
+func (s *Sharded) merge(g shardGroup) {
+	for w := range s.msgs {
+		s.msgs[w] = <-s.out[w]
+	}
+	mergeStreams(s.msgs, s.heads, s.nextMsg, s.partDone, s.hand)
+	open := 0
+	for w, b := range g.batches {
+		if s.msgs[w] != b {
 			panic("tracker: shard batches out of order")
 		}
-		sorted = sorted && slices.IsSortedFunc(b.events, compareEvents)
-		s.late[w], s.open[w] = b.late, b.open
+		s.late[w] = b.late
+		open += b.open
 	}
-	ev := s.merged[:0]
-	if sorted {
-		ev = mergeEvents(ev, batches, s.heads)
-	} else {
-		for _, b := range batches {
-			ev = append(ev, b.events...)
-		}
-		slices.SortStableFunc(ev, compareEvents)
-	}
-	for _, e := range ev {
-		if e.created {
-			s.nextID++
-			s.ids.set(e.id, s.nextID)
-			continue
-		}
-		id := s.ids.take(e.id)
-		e.c.ID = id
-		s.emit(e.c)
-	}
-	clear(ev)
-	s.merged = ev[:0]
+	s.open.Store(int64(open))
 	select {
-	case s.segPool <- segs[:0]:
+	case s.segPool <- g.segs[:0]:
 	default:
 	}
-	for w, b := range batches {
+	for w, b := range g.batches {
 		b.segs = nil
-		for _, c := range b.chunks {
-			select {
-			case s.chunkPool[w] <- c[:0]:
-			default:
-			}
-		}
-		clear(b.chunks)
-		b.chunks = b.chunks[:0]
+		s.recycleChunks(w, b)
 		clear(b.events)
+		clear(b.release)
+		b.ops, b.events, b.flush, b.late = b.ops[:0], b.events[:0], false, 0
+		// What emit released goes back to the worker with the batch, when
+		// it is sent again; if it is not kept, with a later one.
+		rel := b.release[:0]
+		b.release = s.release[w]
 		select {
-		case s.free <- b:
+		case s.free[w] <- b:
+			s.release[w] = rel
+		default:
+			b.release = rel
+		}
+	}
+}
+
+// nextMsg returns worker w's next message.
+func (s *Sharded) nextMsg(w int) *shardBatch { return <-s.out[w] }
+
+// hand hands on what event e says: it numbers a new connection, or gives a
+// finished one its number and hands it to emit.
+func (s *Sharded) hand(e *shardEvent) {
+	if e.created {
+		s.nextID++
+		s.ids.set(e.id, s.nextID)
+		return
+	}
+	e.c.ID = s.ids.take(e.id)
+	s.emit(e.c)
+}
+
+// partDone gives part p, merged, back to worker w with its chunks.
+func (s *Sharded) partDone(w int, p *shardBatch) {
+	s.recycleChunks(w, p)
+	clear(p.events)
+	p.events = p.events[:0]
+	select {
+	case s.parts[w] <- p:
+	default:
+	}
+}
+
+// recycleChunks gives the chunks of worker w's message m back to it.
+func (s *Sharded) recycleChunks(w int, m *shardBatch) {
+	for _, c := range m.chunks {
+		select {
+		case s.chunkPool[w] <- c[:0]:
 		default:
 		}
 	}
+	clear(m.chunks)
+	m.chunks = m.chunks[:0]
 }
