@@ -64,11 +64,9 @@ func (d *Decoder) fast(data []byte, link layers.LinkType, seg *Segment) bool {
 		return false
 	}
 	// The options first: an MPTCP option sends the frame to the general
-	// path, whose decoder checks each subtype's length.
-	mss, wscale, sackPerm, hasTS := uint16(0), int8(NoWindowScale), false, false
-	var tsVal, tsEcr uint32
-	var sack [MaxSACKBlocks][2]uint32
-	nsack := 0
+	// path, whose decoder checks each subtype's length (and sets every
+	// field set here again).
+	seg.clearOptions()
 	opts := tcp[20:hdr]
 options:
 	for len(opts) > 0 {
@@ -85,30 +83,7 @@ options:
 		if len(opts) < 2 || opts[1] < 2 || int(opts[1]) > len(opts) {
 			break // gopacket drops the option and stops there
 		}
-		v := opts[2:opts[1]]
-		switch kind {
-		case 2:
-			if len(v) == 2 {
-				mss = binary.BigEndian.Uint16(v)
-			}
-		case 3:
-			if len(v) == 1 {
-				wscale = int8(min(v[0], 14))
-			}
-		case 4:
-			sackPerm = true
-		case 5:
-			for len(v) >= 8 && nsack < MaxSACKBlocks {
-				sack[nsack] = [2]uint32{binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:])}
-				nsack++
-				v = v[8:]
-			}
-		case 8:
-			if len(v) == 8 {
-				hasTS = true
-				tsVal, tsEcr = binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:])
-			}
-		}
+		seg.setOption(kind, opts[2:opts[1]])
 		opts = opts[opts[1]:]
 	}
 	seg.VLAN = [2]uint16{}
@@ -119,7 +94,5 @@ options:
 	seg.Window = binary.BigEndian.Uint16(tcp[14:16])
 	seg.PayloadLen = ipPayload - hdr
 	seg.CapturedPayload = min(len(tcp)-hdr, seg.PayloadLen)
-	seg.MSS, seg.WindowScale, seg.SACKPerm = mss, wscale, sackPerm
-	seg.NumSACK, seg.SACK, seg.HasTS, seg.TSVal, seg.TSEcr = nsack, sack, hasTS, tsVal, tsEcr
 	return true
 }

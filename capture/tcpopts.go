@@ -34,36 +34,45 @@ func (d *Decoder) tcpSegment(data []byte, src, dst netip.Addr, ipPayload int, se
 	seg.PayloadLen = payload
 	seg.CapturedPayload = min(len(t.Payload), payload)
 
-	seg.MSS, seg.WindowScale, seg.SACKPerm = 0, NoWindowScale, false
-	seg.NumSACK, seg.SACK, seg.HasTS, seg.TSVal, seg.TSEcr = 0, [MaxSACKBlocks][2]uint32{}, false, 0, 0
+	seg.clearOptions()
 	for i := range t.Options {
-		o := &t.Options[i]
-		v := o.OptionData
-		switch o.OptionType {
-		case layers.TCPOptionKindMSS:
-			if len(v) == 2 {
-				seg.MSS = binary.BigEndian.Uint16(v)
-			}
-		case layers.TCPOptionKindWindowScale:
-			if len(v) == 1 {
-				seg.WindowScale = int8(min(v[0], 14)) // RFC 7323: larger values mean 14
-			}
-		case layers.TCPOptionKindSACKPermitted:
-			seg.SACKPerm = true
-		case layers.TCPOptionKindSACK:
-			for len(v) >= 8 && seg.NumSACK < MaxSACKBlocks {
-				seg.SACK[seg.NumSACK] = [2]uint32{binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:])}
-				seg.NumSACK++
-				v = v[8:]
-			}
-		case layers.TCPOptionKindTimestamps:
-			if len(v) == 8 {
-				seg.HasTS = true
-				seg.TSVal, seg.TSEcr = binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:])
-			}
-		}
+		seg.setOption(uint8(t.Options[i].OptionType), t.Options[i].OptionData)
 	}
 	return ReasonNone
+}
+
+// clearOptions empties the fields that TCP options set.
+func (seg *Segment) clearOptions() {
+	seg.MSS, seg.WindowScale, seg.SACKPerm = 0, NoWindowScale, false
+	seg.NumSACK, seg.SACK, seg.HasTS, seg.TSVal, seg.TSEcr = 0, [MaxSACKBlocks][2]uint32{}, false, 0, 0
+}
+
+// setOption sets the fields of TCP option kind, whose data is v: both
+// decoders map options to a Segment through it.
+func (seg *Segment) setOption(kind uint8, v []byte) {
+	switch layers.TCPOptionKind(kind) {
+	case layers.TCPOptionKindMSS:
+		if len(v) == 2 {
+			seg.MSS = binary.BigEndian.Uint16(v)
+		}
+	case layers.TCPOptionKindWindowScale:
+		if len(v) == 1 {
+			seg.WindowScale = int8(min(v[0], 14)) // RFC 7323: larger values mean 14
+		}
+	case layers.TCPOptionKindSACKPermitted:
+		seg.SACKPerm = true
+	case layers.TCPOptionKindSACK:
+		for len(v) >= 8 && seg.NumSACK < MaxSACKBlocks {
+			seg.SACK[seg.NumSACK] = [2]uint32{binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:])}
+			seg.NumSACK++
+			v = v[8:]
+		}
+	case layers.TCPOptionKindTimestamps:
+		if len(v) == 8 {
+			seg.HasTS = true
+			seg.TSVal, seg.TSEcr = binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:])
+		}
+	}
 }
 
 func tcpFlags(t *layers.TCP) Flags {
