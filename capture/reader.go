@@ -67,11 +67,10 @@ type Reader struct {
 	count  *countingReader // the stream the pcap readers see (decompressed)
 	raw    *countingReader // the file's bytes
 	buf    *bufio.Reader
-	src    packetSource    // a pcapng file's packets
+	src    packetSource    // a pcapng file's packets; nil for a pcap file
 	pcap   *pcapRecords    // a pcap file's records
 	link   layers.LinkType // of a pcap file; pcapng packets carry their own
-	ng     bool
-	ngBig  bool // the current pcapng section is big-endian
+	ngBig  bool            // the current pcapng section is big-endian
 	gzip   bool
 	dec    *Decoder
 
@@ -140,7 +139,7 @@ func NewReader(name string, r io.Reader) (*Reader, error) {
 		if err != nil {
 			return nil, rd.errorf(0, 0, "bad pcapng section header: %w", err)
 		}
-		rd.src, rd.ng = p, true
+		rd.src = p
 	default:
 		return nil, rd.errorf(0, 0, "%w: it starts with % x; tcplens reads pcap and pcapng files, optionally gzip-compressed", ErrNotCapture, magic)
 	}
@@ -180,7 +179,7 @@ func (r *Reader) Next(seg *Segment) error {
 			r.pcap.release()
 		}
 		off := r.offset()
-		if r.ng {
+		if r.src != nil {
 			off = r.ngPacketStart(off)
 		}
 		var data []byte
@@ -198,10 +197,8 @@ func (r *Reader) Next(seg *Segment) error {
 		r.Stats.Packets++
 		r.Stats.Bytes += int64(len(data))
 		link := r.link
-		if r.ng {
-			if len(ci.AncillaryData) > 0 {
-				link, _ = ci.AncillaryData[0].(layers.LinkType)
-			}
+		if r.src != nil && len(ci.AncillaryData) > 0 {
+			link, _ = ci.AncillaryData[0].(layers.LinkType)
 		}
 		if r.Filter != nil && !r.Filter(data, link) {
 			r.Stats.Filtered++
