@@ -136,7 +136,7 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, set setting
 	t = tracker.New(cfg, emit)
 	// Standard input may be a capture still being written: one tracker
 	// hands each connection on as it ends, where workers would hold it
-	// until a batch of 4,096 packets had come.
+	// until a batch of 2,048 packets had come.
 	if cfg.Workers > 1 && name != "-" {
 		t = tracker.NewSharded(cfg, cfg.Workers, emit)
 	}
