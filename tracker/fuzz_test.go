@@ -52,6 +52,15 @@ func FuzzTrack(f *testing.F) {
 			got = report.AppendConn(got, "fuzz", c)
 			rel.Release(c)
 		})
+		// Two workers, parking and releasing, must hand on the same
+		// records too (but with a small table: MaxConns is per worker).
+		var sharded []byte
+		var sh *tracker.Sharded
+		sh = tracker.NewSharded(parkCfg, 2, func(c *tracker.Conn) {
+			sharded = report.AppendConn(sharded, "fuzz", c)
+			sh.Release(c)
+		})
+		defer sh.Flush()
 		events := 0
 		tr.OnEvent(func(e tracker.Event) {
 			if e.Transition != nil {
@@ -92,14 +101,20 @@ func FuzzTrack(f *testing.F) {
 			tr.Track(&seg)
 			seg2 := seg
 			rel.Track(&seg2)
+			seg3 := seg
+			sh.Track(&seg3)
 			if end := seq + seg.SeqLen(); int32(end-next[src][dst]) > 0 {
 				next[src][dst] = end
 			}
 		}
 		tr.Flush()
 		rel.Flush()
+		sh.Flush()
 		if string(got) != string(want) {
 			t.Fatalf("with Release and Park the records differ:\n got %s\nwant %s", got, want)
+		}
+		if cfg.MaxConns == 0 && string(sharded) != string(want) {
+			t.Fatalf("two workers hand on other records:\n got %s\nwant %s", sharded, want)
 		}
 		if tr.Open() != 0 {
 			t.Fatalf("%d connections left after Flush", tr.Open())
