@@ -67,8 +67,11 @@ const inFlight = 4
 // before it sends what it has handed on ahead of its batch: once a second
 // the timers hand on thousands of connections at once (some 7 MB of
 // records per worker on the benchmark corpus), which would otherwise wait
-// in memory until the whole batch was merged.
-const partChunks = 4
+// in memory until the whole batch was merged. A variable for the tests.
+var partChunks = 4
+
+// partsMerged counts the parts merged, for the tests.
+var partsMerged atomic.Int64
 
 // shardOp is one step of a worker's batch: a segment to track, or the
 // timers to run, at capture time now (the dispatcher's clock).
@@ -434,6 +437,7 @@ func (s *Sharded) hand(e *shardEvent) {
 
 // partDone gives part p, merged, back to worker w with its chunks.
 func (s *Sharded) partDone(w int, p *shardBatch) {
+	partsMerged.Add(1)
 	s.recycleChunks(w, p)
 	clear(p.events)
 	p.events = p.events[:0]

@@ -17,11 +17,13 @@ import (
 // that many workers and returns the NDJSON of what was handed on, in order.
 // With release, every connection is released for reuse once formatted.
 func records(t *testing.T, file string, workers int, release bool) ([]byte, int64) {
-	return recordsWith(t, file, workers, release, false)
+	return recordsWith(t, file, workers, release, false, false)
 }
 
-// recordsWith is records, parking SYN-only connections if park.
-func recordsWith(t *testing.T, file string, workers int, release, park bool) ([]byte, int64) {
+// recordsWith is records, parking SYN-only connections if park, and with
+// the records' tails formatted by Config.Prepare (on the workers) if
+// prepare.
+func recordsWith(t *testing.T, file string, workers int, release, park, prepare bool) ([]byte, int64) {
 	t.Helper()
 	r, err := capture.Open(file)
 	if err != nil {
@@ -30,10 +32,14 @@ func recordsWith(t *testing.T, file string, workers int, release, park bool) ([]
 	defer r.Close()
 	cfg := linux(t)
 	cfg.Park = park
+	if prepare {
+		cfg.Prepare = report.PrepareConn
+	}
 	var out []byte
+	var heads report.Heads
 	var rel func(*tracker.Conn)
 	emit := func(c *tracker.Conn) {
-		out = report.AppendConn(out, file, c)
+		out = heads.AppendPrepared(out, file, c)
 		if release {
 			rel(c)
 		}
@@ -122,6 +128,28 @@ func firstDiff(a, b []byte) string {
 	return ""
 }
 
+// With the records formatted on the workers, which send them on in parts
+// as their chunks fill (after every chunk here, so that even the small
+// captures send parts), the output is one tracker's.
+func TestShardedPreparedMatchesTracker(t *testing.T) {
+	defer tracker.SetPartChunks(1)()
+	files := shardCaptures(t)
+	before := tracker.PartsMerged()
+	for _, file := range files {
+		want, wantLate := records(t, file, 0, false)
+		for _, n := range []int{1, 2, 3} {
+			got, gotLate := recordsWith(t, file, n, true, true, true)
+			if !bytes.Equal(got, want) || gotLate != wantLate {
+				t.Errorf("%s prepared on %d workers: output differs (%d vs %d bytes, late %d vs %d)%s",
+					filepath.Base(file), n, len(got), len(want), gotLate, wantLate, firstDiff(got, want))
+			}
+		}
+	}
+	if tracker.PartsMerged() == before {
+		t.Error("no worker sent a part")
+	}
+}
+
 // Parking SYN-only connections changes nothing that is handed on: the
 // same records in the same order, with one tracker or several, with and
 // without release.
@@ -131,7 +159,7 @@ func TestParkingMatchesTracker(t *testing.T) {
 		want, wantLate := records(t, file, 0, false)
 		for _, n := range []int{0, 2} {
 			for _, release := range []bool{false, true} {
-				got, gotLate := recordsWith(t, file, n, release, true)
+				got, gotLate := recordsWith(t, file, n, release, true, false)
 				if !bytes.Equal(got, want) || gotLate != wantLate {
 					t.Errorf("%s parking, %d workers (release %v): output differs (%d vs %d bytes, late %d vs %d)%s",
 						filepath.Base(file), n, release, len(got), len(want), gotLate, wantLate, firstDiff(got, want))
