@@ -52,7 +52,13 @@ func captureFrames(t testing.TB) []frame {
 			p, err := pcapgo.NewReader(f)
 			if err != nil {
 				f.Close()
-				continue // the damaged ones
+				// Only the files that are no capture to Open either (the
+				// damaged ones) may be passed over.
+				if r, openErr := Open(name); openErr == nil {
+					r.Close()
+					t.Fatalf("%s: Open reads it, this test's reader cannot: %v", name, err)
+				}
+				continue
 			}
 			next = func() ([]byte, layers.LinkType, error) {
 				data, _, err := p.ReadPacketData()
