@@ -1,10 +1,13 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tcplens/tcplens/tracker"
 )
@@ -23,22 +26,43 @@ type AnomalyRow struct {
 // AnomalySchemaVersion names the AnomalyRow schema.
 const AnomalySchemaVersion = "tcplens.anomaly/v1"
 
-// AnomalyRows flattens the anomalies of recs, in catalog order and then by
-// connection.
-func AnomalyRows(recs []Record) []AnomalyRow {
-	var rows []AnomalyRow
-	for _, k := range tracker.Catalog {
-		for i := range recs {
-			r := &recs[i]
-			for _, a := range r.Anomalies {
-				if a.ID == k.ID {
-					rows = append(rows, AnomalyRow{AnomalySchemaVersion, r.File, r.ID, r.Client, r.Server, a})
-				}
-			}
+// AppendAnomalyRows appends a row for each anomaly of connection c, read
+// from file, that the catalog lists: what `tcplens anomalies` keeps of a
+// connection, instead of its whole record.
+func AppendAnomalyRows(rows []AnomalyRow, file string, c *tracker.Conn) []AnomalyRow {
+	if len(c.Anomalies) == 0 {
+		return rows
+	}
+	client, server := c.Client.String(), c.Server.String()
+	for i := range c.Anomalies {
+		a := &c.Anomalies[i]
+		if _, ok := catalogOrder()[a.ID]; ok {
+			rows = append(rows, AnomalyRow{AnomalySchemaVersion, file, c.ID, client, server, newAnomaly(a)})
 		}
 	}
 	return rows
 }
+
+// SortAnomalyRows puts rows in catalog order, then in order of connection
+// id; rows of one id and one connection stay in the order they came.
+func SortAnomalyRows(rows []AnomalyRow) {
+	order := catalogOrder()
+	slices.SortStableFunc(rows, func(a, b AnomalyRow) int {
+		if c := cmp.Compare(order[a.ID], order[b.ID]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Conn, b.Conn)
+	})
+}
+
+// catalogOrder maps each anomaly id of the catalog to its place in it.
+var catalogOrder = sync.OnceValue(func() map[string]int {
+	m := make(map[string]int, len(tracker.Catalog))
+	for i, k := range tracker.Catalog {
+		m[k.ID] = i
+	}
+	return m
+})
 
 // WriteAnomalies writes rows as text, grouped by id with counts, one
 // anomaly per line.

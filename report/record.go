@@ -99,11 +99,8 @@ func NewRecord(file string, c *tracker.Conn) Record {
 		Transitions:  make([]Transition, 0, len(c.Transitions)),
 		Anomalies:    make([]Anomaly, 0, len(c.Anomalies)),
 	}
-	for _, a := range c.Anomalies {
-		r.Anomalies = append(r.Anomalies, Anomaly{
-			ID: a.ID, Severity: a.Severity.String(), Side: a.Side.String(),
-			Frame: a.Frame, Time: a.Time, Count: a.Count, Text: a.Text,
-		})
+	for i := range c.Anomalies {
+		r.Anomalies = append(r.Anomalies, newAnomaly(&c.Anomalies[i]))
 	}
 	for _, v := range c.Key.VLAN {
 		if v != 0 {
@@ -117,6 +114,13 @@ func NewRecord(file string, c *tracker.Conn) Record {
 		})
 	}
 	return r
+}
+
+func newAnomaly(a *tracker.Anomaly) Anomaly {
+	return Anomaly{
+		ID: a.ID, Severity: a.Severity.String(), Side: a.Side.String(),
+		Frame: a.Frame, Time: a.Time, Count: a.Count, Text: a.Text,
+	}
 }
 
 func stateNames(ss []tracker.State) []string {

@@ -37,17 +37,20 @@ worse was found, so a CI job can fail on a capture that shows a regression.`,
 			if err != nil {
 				return err
 			}
-			var recs []report.Record
+			// Only the anomalies are kept, not every connection's record: a
+			// capture of millions of connections fits in little memory.
+			var rows []report.AnomalyRow
 			failed := false
-			onRecord, sortRecs := collect(&recs)
 			for _, name := range args {
-				if _, err := analyse(cmd.Context(), cmd.InOrStdin(), name, cfg, onRecord); err != nil {
+				if _, err := analyseConns(cmd.Context(), cmd.InOrStdin(), name, cfg, func(c *tracker.Conn) error {
+					rows = report.AppendAnomalyRows(rows, name, c)
+					return nil
+				}); err != nil {
 					fmt.Fprintln(cmd.ErrOrStderr(), "tcplens:", err)
 					failed = true
 				}
 			}
-			sortRecs()
-			rows := report.AnomalyRows(recs)
+			report.SortAnomalyRows(rows)
 			out := cmd.OutOrStdout()
 			switch format {
 			case "text":
