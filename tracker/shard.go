@@ -17,9 +17,12 @@ import (
 // same ids, whatever the number of workers. Only Config.MaxConns is per
 // worker (each holds MaxConns/n).
 //
-// Track and Flush must be called from one goroutine. emit is called from
-// the merging goroutine, one connection at a time, and every call has
-// returned when Flush returns; Release may be called only from emit.
+// Track and Flush must be called from one goroutine, and Flush at the end:
+// until then the goroutines are running. emit is called from the merging
+// goroutine, concurrently with Track, one connection at a time, and every
+// call has returned when Flush returns: what emit shares with the caller
+// of Track needs synchronising until then. Release may be called only
+// from emit.
 type Sharded struct {
 	n       int
 	emit    func(*Conn)
@@ -36,11 +39,12 @@ type Sharded struct {
 	segPool chan []capture.Segment
 	closed  bool
 	open    atomic.Int64 // held by the workers as of the last merge
+	late    atomic.Int64 // late segments of all workers, as of the last merge
 
 	// The merging goroutine's.
 	nextID    uint64
 	ids       idMap         // provisional id (first frame) → id
-	late      []int64       // per worker
+	lates     []int64       // per worker
 	release   [][]*Conn     // per worker: released since its batches were last recycled
 	msgs      []*shardBatch // each worker's message being merged
 	heads     []int         // the next event of each
@@ -118,7 +122,7 @@ func NewSharded(cfg Config, n int, emit func(*Conn)) *Sharded {
 	if cfg.MaxConns > 0 {
 		cfg.MaxConns = max(cfg.MaxConns/n, 1)
 	}
-	s := &Sharded{n: n, emit: emit, late: make([]int64, n), heads: make([]int, n), msgs: make([]*shardBatch, n),
+	s := &Sharded{n: n, emit: emit, lates: make([]int64, n), heads: make([]int, n), msgs: make([]*shardBatch, n),
 		release: make([][]*Conn, n), groups: make(chan shardGroup, inFlight), merged: make(chan struct{}),
 		segPool: make(chan []capture.Segment, inFlight+2), segs: make([]capture.Segment, 0, batchSize)}
 	for range n {
@@ -234,7 +238,8 @@ func worker(cfg Config, workers int, in <-chan *shardBatch, out chan<- *shardBat
 }
 
 // Track hands segment seg to its worker. Segments must come in capture
-// order.
+// order, with frame numbers that increase (as capture.Reader numbers
+// them): the merge orders what the workers hand on by frame.
 func (s *Sharded) Track(seg *capture.Segment) {
 	s.advance(seg.Time, seg.Frame)
 	h := segmentHash(seg)
@@ -300,15 +305,9 @@ func (s *Sharded) Release(c *Conn) {
 	s.release[w] = append(s.release[w], c)
 }
 
-// Late returns the late segments of all workers (see Tracker.Late), once
-// Flush has returned.
-func (s *Sharded) Late() int64 {
-	var n int64
-	for _, l := range s.late {
-		n += l
-	}
-	return n
-}
+// Late returns the late segments of all workers (see Tracker.Late) as of
+// the last merge: all of them once Flush has returned.
+func (s *Sharded) Late() int64 { return s.late.Load() }
 
 // Open returns the connections held by the workers as of the last merge.
 func (s *Sharded) Open() int { return int(s.open.Load()) }
@@ -388,15 +387,19 @@ func (s *Sharded) merge(g shardGroup) {
 		s.msgs[w] = <-s.out[w]
 	}
 	mergeStreams(s.msgs, s.heads, s.nextMsg, s.partDone, s.hand)
-	open := 0
+	open, late := 0, int64(0)
 	for w, b := range g.batches {
 		if s.msgs[w] != b {
 			panic("tracker: shard batches out of order")
 		}
-		s.late[w] = b.late
+		s.lates[w] = b.late
 		open += b.open
 	}
+	for _, l := range s.lates {
+		late += l
+	}
 	s.open.Store(int64(open))
+	s.late.Store(late)
 	select {
 	case s.segPool <- g.segs[:0]:
 	default:
