@@ -46,7 +46,7 @@ func row(r *Record, first time.Time) []string {
 		fmt.Sprint(r.ID),
 		client,
 		r.Server + vlanNote(r.VLAN),
-		fmt.Sprintf("%.6f", r.Start.Sub(first).Seconds()),
+		startCell(r.Start, first),
 		fmt.Sprintf("%.6f", r.DurationS),
 		fmt.Sprintf("%d/%d", r.ClientToServer.Packets, r.ClientToServer.Bytes),
 		fmt.Sprintf("%d/%d", r.ServerToClient.Packets, r.ServerToClient.Bytes),
@@ -57,30 +57,93 @@ func row(r *Record, first time.Time) []string {
 	}
 }
 
+// startCell is the START cell: seconds since first.
+func startCell(start, first time.Time) string {
+	return fmt.Sprintf("%.6f", start.Sub(first).Seconds())
+}
+
 // noWidthCache turns off tablewriter's cache of string widths: our cells are
 // nearly all distinct (addresses, times), so the cache only costs (a tenth
 // of rendering a large table).
 var noWidthCache sync.Once
 
-// WriteTable writes one row per connection and the footer.
-func WriteTable(w io.Writer, recs []Record, sum Summary) error {
+// TableRow is what the table shows of one connection: kept instead of
+// its record until the table is written, some tenth of the memory.
+type TableRow struct {
+	ID      uint64
+	Start   time.Time
+	Outcome string
+	cells   []string // START (relative to the file's first packet) is filled in when written
+}
+
+// NewTableRow returns the table row of r.
+func NewTableRow(r *Record) TableRow {
+	return TableRow{ID: r.ID, Start: r.Start, Outcome: r.Outcome, cells: row(r, time.Time{})}
+}
+
+// WriteTableRows writes rows, in the order given, and the footer.
+func WriteTableRows(w io.Writer, rows []TableRow, sum Summary) error {
+	cells := make([][]string, len(rows))
+	outcomes := make([]string, len(rows))
+	for i := range rows {
+		cells[i] = rows[i].cells
+		cells[i][3] = startCell(rows[i].Start, sum.First)
+		outcomes[i] = rows[i].Outcome
+	}
+	if len(rows) > 0 {
+		if err := writeRows(w, cells); err != nil {
+			return err
+		}
+	}
+	return writeFooter(w, outcomes, sum)
+}
+
+// writeRows writes a table of rows under tableHeader. Each column is as
+// wide as its widest cell, as tablewriter makes it when it holds the whole
+// table; the rows are written one at a time in its streaming mode, which
+// keeps none of them (holding them took it some 5 KB per row).
+func writeRows(w io.Writer, rows [][]string) error {
 	noWidthCache.Do(func() { twwidth.SetCacheCapacity(0) })
+	widths := tw.Mapper[int, int]{}
+	header := batchHeader()
+	for col, h := range header {
+		widths[col] = twwidth.Width(h)
+	}
+	for _, r := range rows {
+		for col, cell := range r {
+			widths[col] = max(widths[col], twwidth.Width(cell))
+		}
+	}
+	for col := range widths {
+		widths[col] += 2 // the cell's padding
+	}
 	t := tablewriter.NewTable(w,
-		tablewriter.WithHeader(tableHeader),
+		tablewriter.WithStreaming(tw.StreamConfig{Enable: true}),
+		tablewriter.WithWidths(tw.CellWidth{PerColumn: widths}),
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithRowAutoWrap(tw.WrapNormal),
 	)
-	for i := range recs {
-		if err := t.Append(row(&recs[i], sum.First)); err != nil {
+	if err := t.Start(); err != nil {
+		return err
+	}
+	t.Header(header)
+	for _, r := range rows {
+		if err := t.Append(r); err != nil {
 			return err
 		}
 	}
-	if len(recs) > 0 {
-		if err := t.Render(); err != nil {
-			return err
-		}
+	return t.Close()
+}
+
+// batchHeader is tableHeader as tablewriter formats a header when it
+// holds the whole table ("C→S pkts/bytes" is "C → S PKTS / BYTES"): the
+// table of a file has always looked so.
+func batchHeader() []string {
+	h := make([]string, len(tableHeader))
+	for i, s := range tableHeader {
+		h[i] = tw.Title(strings.Join(tw.SplitCamelCase(s), tw.Space))
 	}
-	return writeFooter(w, recs, sum)
+	return h
 }
 
 // anomalyList names a connection's anomalies, with a count where one
@@ -108,13 +171,13 @@ func vlanNote(v []uint16) string {
 }
 
 // writeFooter sums connections by outcome and untracked packets by reason.
-func writeFooter(w io.Writer, recs []Record, sum Summary) error {
+func writeFooter(w io.Writer, outcomes []string, sum Summary) error {
 	var b strings.Builder
 	st := &sum.Stats
-	fmt.Fprintf(&b, "%s: %d packets, %d TCP, %d connections\n", sum.File, st.Packets, st.TCP(), len(recs))
+	fmt.Fprintf(&b, "%s: %d packets, %d TCP, %d connections\n", sum.File, st.Packets, st.TCP(), len(outcomes))
 	count := map[string]int{}
-	for i := range recs {
-		count[recs[i].Outcome]++
+	for _, o := range outcomes {
+		count[o]++
 	}
 	var parts []string
 	for _, id := range tracker.OutcomeIDs {
@@ -154,11 +217,11 @@ func writeFooter(w io.Writer, recs []Record, sum Summary) error {
 // capture: the columns have fixed widths (long cells wrap), since the rows
 // to come are not known.
 type TableStream struct {
-	t     *tablewriter.Table
-	w     io.Writer
-	first time.Time
-	recs  []Record // for the footer's counts: outcomes only are kept
-	n     int
+	t        *tablewriter.Table
+	w        io.Writer
+	first    time.Time
+	outcomes []string // for the footer's counts
+	n        int
 }
 
 // streamWidths are the columns' widths in characters.
@@ -182,7 +245,7 @@ func NewTableStream(w io.Writer, first time.Time) (*TableStream, error) {
 // Append writes the row of one finished connection.
 func (s *TableStream) Append(r *Record) error {
 	s.n++
-	s.recs = append(s.recs, Record{Outcome: r.Outcome})
+	s.outcomes = append(s.outcomes, r.Outcome)
 	return s.t.Append(row(r, s.first))
 }
 
@@ -191,5 +254,5 @@ func (s *TableStream) Close(sum Summary) error {
 	if err := s.t.Close(); err != nil {
 		return err
 	}
-	return writeFooter(s.w, s.recs, sum)
+	return writeFooter(s.w, s.outcomes, sum)
 }

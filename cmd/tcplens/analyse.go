@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"slices"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -184,15 +183,4 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, set setting
 		err = emitErr
 	}
 	return sum, err
-}
-
-// collect returns an onRecord function that appends to recs, and a function
-// that sorts them by connection id.
-func collect(recs *[]report.Record) (func(*report.Record) error, func()) {
-	return func(r *report.Record) error {
-			*recs = append(*recs, *r)
-			return nil
-		}, func() {
-			slices.SortFunc(*recs, func(a, b report.Record) int { return int(a.ID) - int(b.ID) })
-		}
 }

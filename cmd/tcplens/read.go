@@ -52,8 +52,7 @@ states each side went through, how the connection ended and its anomalies.`,
 			var heads report.Heads
 			var arena []byte // the JSON documents, in chunks
 			for i, name := range args {
-				var recs []report.Record
-				onRecord, sortRecs := collect(&recs)
+				var rows []report.TableRow
 				var sum *report.Summary
 				var err error
 				switch format {
@@ -83,14 +82,19 @@ states each side went through, how the connection ended and its anomalies.`,
 					slices.SortFunc(docs, func(a, b report.Doc) int { return cmp.Compare(a.ID, b.ID) })
 					allDocs = append(allDocs, docs...)
 				default:
-					sum, err = analyse(cmd.Context(), cmd.InOrStdin(), name, cfg, onRecord)
-					sortRecs()
+					// Each connection's row, not its record, until the rows
+					// are sorted and written.
+					sum, err = analyse(cmd.Context(), cmd.InOrStdin(), name, cfg, func(r *report.Record) error {
+						rows = append(rows, report.NewTableRow(r))
+						return nil
+					})
+					slices.SortFunc(rows, func(a, b report.TableRow) int { return cmp.Compare(a.ID, b.ID) })
 				}
 				if format == "table" && sum != nil {
 					if i > 0 {
 						fmt.Fprintln(out)
 					}
-					if werr := report.WriteTable(out, recs, *sum); werr != nil {
+					if werr := report.WriteTableRows(out, rows, *sum); werr != nil {
 						return werr
 					}
 				}
