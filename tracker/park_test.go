@@ -61,7 +61,7 @@ func TestReleaseBoundsKeptArrays(t *testing.T) {
 		anomalies              int
 		keptTrans, keptAnomaly bool
 	}{
-		{"usual", grown(usualTransitions), 2, true, true},
+		{"usual", grown(usualTransitions), keepAnomalies, true, true},
 		{"grown", grown(usualTransitions + 1), 40, false, false},
 	} {
 		rare := &connRare{stalls: [2]stall{{since: 5, probes: 2}}, synFrames: [2]int64{3, 4}, finFrames: [2]int64{9}}
