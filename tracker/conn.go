@@ -103,7 +103,7 @@ type Conn struct {
 
 // connRare is what few connections need: zero-window stalls and the
 // frames of retransmitted SYNs and FINs. Kept apart, allocated the first
-// time a connection needs it and kept with the Conn when it is reused, it
+// time a connection needs it (and dropped when the Conn is released), it
 // lets a Conn fit the 896-byte size class instead of the 1,024-byte one.
 type connRare struct {
 	stalls    [2]stall

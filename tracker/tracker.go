@@ -342,12 +342,9 @@ func (t *Tracker) makeConn(key capture.Key, h uint64, s *capture.Segment, id uin
 		c = t.free[n-1]
 		t.free[n-1] = nil
 		t.free = t.free[:n-1]
-		tr, an, syns, gen, rare := c.Transitions[:0], c.Anomalies[:0], c.synSegs[:0], c.gen+1, c.rare
-		if rare != nil {
-			*rare = connRare{}
-		}
+		tr, an, syns, gen := c.Transitions[:0], c.Anomalies[:0], c.synSegs[:0], c.gen+1
 		*c = Conn{ID: id, Key: key, Start: s.Time, FirstFrame: s.Frame, Incarnation: 1}
-		c.Transitions, c.Anomalies, c.synSegs, c.gen, c.rare = tr, an, syns, gen, rare
+		c.Transitions, c.Anomalies, c.synSegs, c.gen = tr, an, syns, gen
 	} else {
 		c = &Conn{ID: id, Key: key, Start: s.Time, FirstFrame: s.Frame, Incarnation: 1}
 	}
@@ -448,6 +445,9 @@ func (t *Tracker) Release(c *Conn) {
 	if cap(c.synSegs) > keepSynSegs {
 		c.synSegs = nil
 	}
+	// Nor the rare part: kept, it would be on most pooled Conns after a
+	// while (3-7 MB on synth-20m) for 2% fewer allocations.
+	c.rare = nil
 	clear(c.Anomalies) // their texts; transitions hold no pointers
 	t.free = append(t.free, c)
 }
