@@ -8,5 +8,6 @@ func SetPartChunks(n int) func() {
 	return func() { partChunks = old }
 }
 
-// PartsMerged returns how many parts all Shardeds have merged.
-func PartsMerged() int64 { return partsMerged.Load() }
+// PartsMerged returns how many parts s has merged; valid once Flush has
+// returned.
+func (s *Sharded) PartsMerged() int { return s.partsMerged }

@@ -42,13 +42,14 @@ type Sharded struct {
 	late    atomic.Int64 // late segments of all workers, as of the last merge
 
 	// The merging goroutine's.
-	nextID    uint64
-	ids       idMap         // provisional id (first frame) → id
-	lates     []int64       // per worker
-	release   [][]*Conn     // per worker: released since its batches were last recycled
-	msgs      []*shardBatch // each worker's message being merged
-	heads     []int         // the next event of each
-	chunkPool []chan []byte // each worker's Config.Prepare chunks, back from merge
+	nextID      uint64
+	ids         idMap         // provisional id (first frame) → id
+	lates       []int64       // per worker
+	release     [][]*Conn     // per worker: released since its batches were last recycled
+	msgs        []*shardBatch // each worker's message being merged
+	partsMerged int           // for the tests
+	heads       []int         // the next event of each
+	chunkPool   []chan []byte // each worker's Config.Prepare chunks, back from merge
 }
 
 // shardGroup is a global batch: the batches of all workers, and the
@@ -73,9 +74,6 @@ const inFlight = 4
 // records per worker on the benchmark corpus), which would otherwise wait
 // in memory until the whole batch was merged. A variable for the tests.
 var partChunks = 4
-
-// partsMerged counts the parts merged, for the tests.
-var partsMerged atomic.Int64
 
 // shardOp is one step of a worker's batch: a segment to track, or the
 // timers to run, at capture time now (the dispatcher's clock).
@@ -440,7 +438,7 @@ func (s *Sharded) hand(e *shardEvent) {
 
 // partDone gives part p, merged, back to worker w with its chunks.
 func (s *Sharded) partDone(w int, p *shardBatch) {
-	partsMerged.Add(1)
+	s.partsMerged++
 	s.recycleChunks(w, p)
 	clear(p.events)
 	p.events = p.events[:0]
