@@ -47,9 +47,9 @@ type Sharded struct {
 	lates       []int64       // per worker
 	release     [][]*Conn     // per worker: released since its batches were last recycled
 	msgs        []*shardBatch // each worker's message being merged
-	partsMerged int           // for the tests
 	heads       []int         // the next event of each
 	chunkPool   []chan []byte // each worker's Config.Prepare chunks, back from merge
+	partsMerged int           // for the tests
 }
 
 // shardGroup is a global batch: the batches of all workers, and the
