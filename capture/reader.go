@@ -64,6 +64,7 @@ type packetSource interface {
 type Reader struct {
 	name   string
 	closer io.Closer
+	size   int64           // of a regular file Open opened
 	count  *countingReader // the stream the pcap readers see (decompressed)
 	raw    *countingReader // the file's bytes
 	buf    *bufio.Reader
@@ -98,8 +99,15 @@ func Open(name string) (*Reader, error) {
 		return nil, err
 	}
 	r.closer = f
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		r.size = fi.Size()
+	}
 	return r, nil
 }
+
+// Size returns the size of the file Open opened, if it is a regular file
+// (for a gzipped capture, the compressed size, as BytesRead counts), else 0.
+func (r *Reader) Size() int64 { return r.size }
 
 // NewReader reads a capture from r; name is used in errors. The format is
 // sniffed from the magic number, never from the name.

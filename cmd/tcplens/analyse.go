@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"time"
 
@@ -140,10 +139,8 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, set setting
 		t = tracker.NewSharded(cfg, cfg.Workers, emit)
 	}
 	var bar *progress
-	if set.progress != nil && name != "-" {
-		if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() {
-			bar = startProgress(set.progress, name, fi.Size())
-		}
+	if set.progress != nil && r.Size() > 0 {
+		bar = startProgress(set.progress, name, r.Size())
 	}
 	defer bar.stop()
 	// A Sharded lends the slot the segment is to be tracked from, which
