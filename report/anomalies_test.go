@@ -48,6 +48,27 @@ func TestAnomalyRowsOrder(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
 	}
+	// Many rows of one id and connection, to be moved past rows of another
+	// id (an unstable sort shuffles them once there are more than a dozen).
+	mixed := make([]string, 60)
+	for i := range mixed {
+		mixed[i] = tracker.AnomalyFINRetransmitted
+		if i%2 == 1 {
+			mixed[i] = tracker.AnomalySYNUnanswered
+		}
+	}
+	rows = AppendAnomalyRows(nil, "b.pcap", conn(4, mixed...))
+	SortAnomalyRows(rows)
+	for i, r := range rows {
+		wantID, wantFrame := tracker.AnomalySYNUnanswered, int64(2*i+2)
+		if i >= 30 {
+			wantID, wantFrame = tracker.AnomalyFINRetransmitted, int64(2*(i-30)+1)
+		}
+		if r.ID != wantID || r.Frame != wantFrame {
+			t.Fatalf("row %d is %s frame %d, want %s frame %d: rows of one id and connection reordered", i, r.ID, r.Frame, wantID, wantFrame)
+		}
+	}
+	rows = AppendAnomalyRows(nil, "b.pcap", conn(2, tracker.AnomalySYNUnanswered))
 	if rows[0].Client != "10.0.0.1:40000" || rows[0].Server != "10.0.0.2:80" || rows[0].Schema != AnomalySchemaVersion {
 		t.Errorf("row %+v: want the connection's endpoints and the schema", rows[0])
 	}

@@ -68,27 +68,35 @@ func startCell(start, first time.Time) string {
 var noWidthCache sync.Once
 
 // TableRow is what the table shows of one connection: kept instead of
-// its record until the table is written, some tenth of the memory.
+// its record until the table is written, some tenth of the memory. Make
+// one with NewTableRow.
 type TableRow struct {
-	ID      uint64
-	Start   time.Time
-	Outcome string
+	id      uint64
+	start   time.Time
+	outcome string
 	cells   []string // START (relative to the file's first packet) is filled in when written
 }
 
 // NewTableRow returns the table row of r.
 func NewTableRow(r *Record) TableRow {
-	return TableRow{ID: r.ID, Start: r.Start, Outcome: r.Outcome, cells: row(r, time.Time{})}
+	cells := row(r, time.Time{})
+	cells[3] = ""
+	return TableRow{id: r.ID, start: r.Start, outcome: r.Outcome, cells: cells}
 }
 
-// WriteTableRows writes rows, in the order given, and the footer.
+// ID is the connection's id, by which the table is sorted.
+func (r *TableRow) ID() uint64 { return r.id }
+
+// WriteTableRows writes rows made by NewTableRow, in the order given, and
+// the footer. It fills in each row's START cell (rows may not be written
+// by two goroutines at once).
 func WriteTableRows(w io.Writer, rows []TableRow, sum Summary) error {
 	cells := make([][]string, len(rows))
 	outcomes := make([]string, len(rows))
 	for i := range rows {
 		cells[i] = rows[i].cells
-		cells[i][3] = startCell(rows[i].Start, sum.First)
-		outcomes[i] = rows[i].Outcome
+		cells[i][3] = startCell(rows[i].start, sum.First)
+		outcomes[i] = rows[i].outcome
 	}
 	if len(rows) > 0 {
 		if err := writeRows(w, cells); err != nil {
@@ -101,7 +109,11 @@ func WriteTableRows(w io.Writer, rows []TableRow, sum Summary) error {
 // writeRows writes a table of rows under tableHeader. Each column is as
 // wide as its widest cell, as tablewriter makes it when it holds the whole
 // table; the rows are written one at a time in its streaming mode, which
-// keeps none of them (holding them took it some 5 KB per row).
+// keeps none of them (holding them took it some 5 KB per row). A cell
+// whose width is not simply its display width (more than one line, a tab,
+// spaces at either end, which tablewriter's whole-table mode wraps, expands
+// or trims) sends the table to the whole-table mode: no row of a capture
+// has one.
 func writeRows(w io.Writer, rows [][]string) error {
 	noWidthCache.Do(func() { twwidth.SetCacheCapacity(0) })
 	widths := tw.Mapper[int, int]{}
@@ -111,6 +123,9 @@ func writeRows(w io.Writer, rows [][]string) error {
 	}
 	for _, r := range rows {
 		for col, cell := range r {
+			if !plainCell(cell) {
+				return writeWhole(w, rows)
+			}
 			widths[col] = max(widths[col], twwidth.Width(cell))
 		}
 	}
@@ -133,6 +148,27 @@ func writeRows(w io.Writer, rows [][]string) error {
 		}
 	}
 	return t.Close()
+}
+
+// plainCell reports whether cell's width in the table is its display
+// width: one line, no tab, no space at either end.
+func plainCell(cell string) bool {
+	return !strings.ContainsAny(cell, "\n\r\t") && strings.TrimSpace(cell) == cell
+}
+
+// writeWhole writes rows as tablewriter does holding the whole table.
+func writeWhole(w io.Writer, rows [][]string) error {
+	t := tablewriter.NewTable(w,
+		tablewriter.WithHeader(tableHeader),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNormal),
+	)
+	for _, r := range rows {
+		if err := t.Append(r); err != nil {
+			return err
+		}
+	}
+	return t.Render()
 }
 
 // batchHeader is tableHeader as tablewriter formats a header when it

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
@@ -13,11 +15,32 @@ import (
 	"github.com/tcplens/tcplens/tracker"
 )
 
+// wholeTable is the table as tablewriter draws it holding all of it, the
+// way tcplens drew it before it wrote a row at a time.
+func wholeTable(t *testing.T, rows [][]string) string {
+	t.Helper()
+	var b bytes.Buffer
+	table := tablewriter.NewTable(&b,
+		tablewriter.WithHeader(tableHeader),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNormal),
+	)
+	for _, r := range rows {
+		if err := table.Append(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := table.Render(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
 // The table of a file is written a row at a time, in widths worked out
 // beforehand, so that tablewriter does not hold the whole table (some
 // 5 KB a row): it must look exactly as tablewriter draws it holding the
-// whole table, on every connection of every capture here (wide cells,
-// IPv6, guessed roles, VLANs, long outcomes and anomaly lists).
+// whole table, on every connection of every capture here (IPv6, guessed
+// roles, VLANs, long outcomes and anomaly lists), footer included.
 func TestTableRowsAsWholeTable(t *testing.T) {
 	var files []string
 	for _, pattern := range []string{"../testdata/*.pcap*", "../testdata/anomalies/*.pcapng", "../../shared/captures/*.pcap*"} {
@@ -37,10 +60,10 @@ func TestTableRowsAsWholeTable(t *testing.T) {
 		var recs []Record
 		tr := tracker.New(cfg, func(c *tracker.Conn) { recs = append(recs, NewRecord(file, c)) })
 		var seg capture.Segment
-		var first capture.Segment
+		sum := Summary{File: file}
 		for r.Next(&seg) == nil {
-			if first.Frame == 0 {
-				first = seg
+			if sum.First.IsZero() {
+				sum.First = seg.Time
 			}
 			tr.Track(&seg)
 		}
@@ -50,30 +73,77 @@ func TestTableRowsAsWholeTable(t *testing.T) {
 			continue
 		}
 		tables++
-		var rows [][]string
-		var want, got bytes.Buffer
-		whole := tablewriter.NewTable(&want,
-			tablewriter.WithHeader(tableHeader),
-			tablewriter.WithHeaderAutoFormat(tw.Off),
-			tablewriter.WithRowAutoWrap(tw.WrapNormal),
-		)
+		var cells [][]string
+		var rows []TableRow
+		var outcomes []string
 		for i := range recs {
-			rows = append(rows, row(&recs[i], first.Time))
-			if err := whole.Append(rows[i]); err != nil {
-				t.Fatal(err)
-			}
+			cells = append(cells, row(&recs[i], sum.First))
+			rows = append(rows, NewTableRow(&recs[i]))
+			outcomes = append(outcomes, recs[i].Outcome)
 		}
-		if err := whole.Render(); err != nil {
+		var footer, got bytes.Buffer
+		if err := writeFooter(&footer, outcomes, sum); err != nil {
 			t.Fatal(err)
 		}
-		if err := writeRows(&got, rows); err != nil {
+		want := wholeTable(t, cells) + footer.String()
+		if err := WriteTableRows(&got, rows, sum); err != nil {
 			t.Fatal(err)
 		}
-		if got.String() != want.String() {
-			t.Errorf("%s: the table written a row at a time differs from the whole table:\n got:\n%s\nwant:\n%s", filepath.Base(file), got.String(), want.String())
+		if got.String() != want {
+			t.Errorf("%s: the table written a row at a time differs from the whole table:\n got:\n%s\nwant:\n%s", filepath.Base(file), got.String(), want)
 		}
 	}
 	if tables < 5 {
 		t.Errorf("only %d tables compared", tables)
+	}
+}
+
+// Cells no capture makes: wide, East Asian, emoji, empty columns; and
+// those whose width is not their display width (several lines, tabs,
+// spaces at either end), for which the whole-table mode is used.
+func TestTableRowsUnusualCells(t *testing.T) {
+	base := func() []string {
+		return []string{"1", "10.0.0.1:1", "10.0.0.2:2", "0.000000", "1.000000", "1/0", "1/0", "CLOSED", "LISTEN", "refused", ""}
+	}
+	for _, tc := range []struct {
+		name string
+		col  int
+		cell string
+	}{
+		{"wide", 9, strings.Repeat("x", 400)},
+		{"east asian", 9, "接続が拒否されました"},
+		{"emoji", 10, "🔥 rst-abort"},
+		{"ipv6 zone", 1, "[fe80::1%eth0]:40000"},
+		{"two lines", 9, "refused\nby RST"},
+		{"tab", 9, "re\tfused"},
+		{"spaces", 9, "  refused "},
+	} {
+		rows := [][]string{base(), base()}
+		rows[1][tc.col] = tc.cell
+		var got bytes.Buffer
+		if err := writeRows(&got, rows); err != nil {
+			t.Fatal(err)
+		}
+		if want := wholeTable(t, rows); got.String() != want {
+			t.Errorf("%s: differs from the whole table:\n got:\n%s\nwant:\n%s", tc.name, got.String(), want)
+		}
+	}
+}
+
+// Rows made by NewTableRow do not carry a START of their own: it is
+// filled in against the file's first packet when the table is written.
+func TestTableRowStart(t *testing.T) {
+	first := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rec := Record{ID: 7, Start: first.Add(1500 * time.Millisecond), Outcome: "refused"}
+	r := NewTableRow(&rec)
+	if r.ID() != 7 || r.cells[3] != "" {
+		t.Fatalf("row %+v", r)
+	}
+	var b bytes.Buffer
+	if err := WriteTableRows(&b, []TableRow{r}, Summary{File: "f", First: first}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "│ 1.500000 │") {
+		t.Errorf("START not 1.500000:\n%s", b.String())
 	}
 }

@@ -88,7 +88,7 @@ states each side went through, how the connection ended and its anomalies.`,
 						rows = append(rows, report.NewTableRow(r))
 						return nil
 					})
-					slices.SortFunc(rows, func(a, b report.TableRow) int { return cmp.Compare(a.ID, b.ID) })
+					slices.SortFunc(rows, func(a, b report.TableRow) int { return cmp.Compare(a.ID(), b.ID()) })
 				}
 				if format == "table" && sum != nil {
 					if i > 0 {
