@@ -1,12 +1,15 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tcplens/tcplens/internal/scenario"
+	"github.com/tcplens/tcplens/report"
 )
 
 // The table lists connections by id, in the order they began, though they
@@ -43,5 +46,26 @@ func TestTableInIDOrder(t *testing.T) {
 		if i, j := strings.Index(table, "│ 1 │"), strings.Index(table, "│ 2 │"); i < 0 || j < 0 || i > j {
 			t.Errorf("workers %s: rows not in id order:\n%s", workers, table)
 		}
+	}
+}
+
+// Drawing a table leaves the collector's settings as they were.
+func TestWriteTableRestoresGC(t *testing.T) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOGC or GOMEMLIMIT set: writeTable leaves the collector alone")
+	}
+	prevPct := debug.SetGCPercent(35)
+	prevLimit := debug.SetMemoryLimit(1 << 40)
+	defer debug.SetGCPercent(prevPct)
+	defer debug.SetMemoryLimit(prevLimit)
+	var out strings.Builder
+	if err := writeTable(&out, nil, report.Summary{File: "f"}); err != nil {
+		t.Fatal(err)
+	}
+	if pct, limit := debug.SetGCPercent(35), debug.SetMemoryLimit(1<<40); pct != 35 || limit != 1<<40 {
+		t.Errorf("after writeTable GOGC %d and memory limit %d, want 35 and %d", pct, limit, int64(1<<40))
+	}
+	if !strings.Contains(out.String(), "f: 0 packets") {
+		t.Errorf("footer missing:\n%s", out.String())
 	}
 }
