@@ -128,8 +128,8 @@ func (c *Conn) retransmitted(side Side) (frames struct{ syn, fin int64 }) {
 	return frames
 }
 
-// stall returns side's zero-window stall, nil if side never advertised a
-// zero window.
+// stall returns side's zero-window stall, nil if c has no rare part (then
+// no side advertised a zero window).
 func (c *Conn) stall(side Side) *stall {
 	if c.rare == nil {
 		return nil
@@ -145,9 +145,10 @@ func (c *Conn) set(side Side, to State, rule Rule, frame int64, t time.Time) {
 		return
 	}
 	c.State[side] = to
-	c.Transitions = append(c.Transitions, Transition{Side: side, From: from, To: to, Frame: frame, Offset: t.Sub(c.Start), Rule: rule})
+	off := t.Sub(c.Start)
+	c.Transitions = append(c.Transitions, Transition{Side: side, From: from, To: to, Frame: frame, Offset: off, Rule: rule})
 	if to == TimeWait {
-		c.timeWaitSince[side] = t.Sub(c.Start)
+		c.timeWaitSince[side] = off
 	}
 }
 

@@ -69,7 +69,7 @@ func (c *Conn) classify(s *capture.Segment, from Side) reassembly.Flags {
 	}
 	if f&reassembly.KeepAlive != 0 {
 		if z := c.stall(from.Peer()); z != nil && z.since != 0 {
-			c.rare.stalls[from].probes++
+			c.stall(from).probes++
 		}
 	}
 	for rest := f & reported; rest != 0; rest &= rest - 1 {

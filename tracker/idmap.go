@@ -21,18 +21,10 @@ func (m *idMap) home(key uint64) uint64 { return mix64(key) >> m.shift }
 
 // set maps key to id, which is not 0.
 func (m *idMap) set(key, id uint64) {
-	if 2*(m.n+1) > len(m.slots) {
-		m.slots, m.shift = rehash(m.slots, max(minSlots, 2*len(m.slots)), idUsed, idHash)
+	if n := grownSize(m.n+1, len(m.slots)); n != len(m.slots) {
+		m.slots, m.shift = rehash(m.slots, n, idUsed, idHash)
 	}
-	mask := uint64(len(m.slots) - 1)
-	i := m.home(key)
-	for ; m.slots[i].id != 0; i = (i + 1) & mask {
-		if m.slots[i].key == key {
-			m.slots[i].id = id
-			return
-		}
-	}
-	m.slots[i] = idSlot{key, id}
+	m.slots[free(m.slots, int(m.home(key)), idUsed)] = idSlot{key, id}
 	m.n++
 }
 
@@ -51,8 +43,8 @@ func (m *idMap) take(key uint64) uint64 {
 	id := m.slots[i].id
 	backShift(m.slots, int(i), idUsed, func(s *idSlot) int { return int(m.home(s.key)) })
 	m.n--
-	if len(m.slots) > minSlots && 8*m.n < len(m.slots) {
-		m.slots, m.shift = rehash(m.slots, len(m.slots)/2, idUsed, idHash)
+	if n := shrunkSize(m.n, len(m.slots)); n != len(m.slots) {
+		m.slots, m.shift = rehash(m.slots, n, idUsed, idHash)
 	}
 	return id
 }

@@ -38,7 +38,7 @@ func (c *Conn) update(s *capture.Segment, from Side) {
 			c.rareData().synFrames[from] = s.Frame
 		}
 	}
-	if sent&reassembly.SentRetransmittedFIN != 0 && (c.rare == nil || c.rare.finFrames[from] == 0) {
+	if sent&reassembly.SentRetransmittedFIN != 0 && c.retransmitted(from).fin == 0 {
 		c.rareData().finFrames[from] = s.Frame
 	}
 

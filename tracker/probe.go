@@ -14,6 +14,27 @@ import "math/bits"
 // run, unless the map was copied now and then. These are what the tables
 // share; used reports whether a slot holds something, hash its hash.
 
+// minSlots is the tables' smallest size.
+const minSlots = 1024
+
+// grownSize is the size a table of size slots must have before its n-th
+// used slot is added: twice as large when more than half would be used.
+func grownSize(n, size int) int {
+	if 2*n > size {
+		return max(minSlots, 2*size)
+	}
+	return size
+}
+
+// shrunkSize is the size a table of size slots should have once n are
+// used: half as large when fewer than an eighth are (after a burst).
+func shrunkSize(n, size int) int {
+	if size > minSlots && 8*n < size {
+		return size / 2
+	}
+	return size
+}
+
 // rehash returns a table of n slots (a power of two) holding old's used
 // slots, and its shift (64 - log2 n: a hash's home is hash >> shift).
 func rehash[S any](old []S, n int, used func(*S) bool, hash func(*S) uint64) ([]S, uint) {

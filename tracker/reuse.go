@@ -58,7 +58,7 @@ func pastOf(c *Conn, twLen time.Duration) past {
 		if c.State[side] == TimeWait {
 			p.bits |= pastTimeWait << side
 			p.since[side] = c.Time(c.timeWaitSince[side]).UnixNano()
-			p.until = max(p.until, c.Time(c.timeWaitSince[side]+twLen).UnixNano())
+			p.until = max(p.until, p.since[side]+int64(twLen))
 		}
 	}
 	return p

@@ -294,11 +294,9 @@ func (s *Sharded) Flush() {
 }
 
 // Release gives a connection that was handed on back to its worker for
-// reuse (see Tracker.Release). It may be called only from emit.
+// reuse (see Tracker.Release). It may be called only from emit, so only
+// before Flush has returned.
 func (s *Sharded) Release(c *Conn) {
-	if s.closed {
-		return
-	}
 	w := c.hash % uint64(s.n) // its worker, as Track chose it
 	s.release[w] = append(s.release[w], c)
 }

@@ -33,13 +33,8 @@ type connTable = ptrTable[Conn, *Conn]
 // keyed by the 40-byte key had 48-byte ones.
 type parkTable = ptrTable[parked, *parked]
 
-// minSlots is the tables' smallest size.
-const minSlots = 1024
-
 func (t *ptrTable[T, P]) used(s *ptrSlot[P]) bool   { return s.p != nil }
 func (t *ptrTable[T, P]) hash(s *ptrSlot[P]) uint64 { return s.hash }
-
-func newConnTable() connTable { return connTable{} }
 
 func (t *ptrTable[T, P]) len() int { return t.n }
 
@@ -62,8 +57,8 @@ func (t *ptrTable[T, P]) get(h uint64, k *capture.Key) P {
 
 // put adds p, whose key is not in the table and hashes to h.
 func (t *ptrTable[T, P]) put(h uint64, p P) {
-	if 2*(t.n+1) > len(t.slots) {
-		t.slots, t.shift = rehash(t.slots, max(minSlots, 2*len(t.slots)), t.used, t.hash)
+	if n := grownSize(t.n+1, len(t.slots)); n != len(t.slots) {
+		t.slots, t.shift = rehash(t.slots, n, t.used, t.hash)
 	}
 	t.slots[free(t.slots, int(h>>t.shift), t.used)] = ptrSlot[P]{h, p}
 	t.n++
@@ -83,9 +78,8 @@ func (t *ptrTable[T, P]) remove(h uint64, p P) {
 	}
 	backShift(t.slots, i, t.used, func(s *ptrSlot[P]) int { return int(s.hash >> t.shift) })
 	t.n--
-	if len(t.slots) > minSlots && 8*t.n < len(t.slots) {
-		// After a burst of connections.
-		t.slots, t.shift = rehash(t.slots, len(t.slots)/2, t.used, t.hash)
+	if n := shrunkSize(t.n, len(t.slots)); n != len(t.slots) {
+		t.slots, t.shift = rehash(t.slots, n, t.used, t.hash)
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 // the others.
 func TestConnTableCollisions(t *testing.T) {
 	for _, order := range [][]int{{0, 1, 2}, {1, 0, 2}, {2, 1, 0}, {1, 2, 0}} {
-		ct := newConnTable()
+		var ct connTable
 		conns := make([]*Conn, 3)
 		for i := range conns {
 			conns[i] = &Conn{Key: capture.Key{LoPort: uint16(i + 1)}}
@@ -57,7 +57,7 @@ func TestConnTableMatchesAMap(t *testing.T) {
 			return mix64(i)
 		},
 	} {
-		ct := newConnTable()
+		var ct connTable
 		want := map[uint16]*Conn{}
 		check := func(step string) {
 			if ct.len() != len(want) {

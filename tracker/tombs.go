@@ -32,8 +32,6 @@ type tombEntry struct {
 	p    past
 }
 
-func newTombstones() tombstones { return tombstones{} }
-
 func (ts *tombstones) len() int { return ts.n }
 
 func (ts *tombstones) at(seq int64) *tombEntry {
@@ -104,19 +102,14 @@ func (ts *tombstones) add(h uint64, p past) {
 	seq := ts.next
 	*ts.at(seq) = tombEntry{h, p}
 	ts.next++
-	if 2*(ts.n+1) > len(ts.index) {
-		ts.grow()
+	if n := grownSize(ts.n+1, len(ts.index)); n != len(ts.index) {
+		ts.index, ts.shift = rehash(ts.index, n, tombUsed, ts.hashOf)
 	}
 	i, ok := ts.find(h)
 	if !ok {
 		ts.n++
 	}
 	ts.index[i] = seqSlot(seq)
-}
-
-// grow doubles the index.
-func (ts *tombstones) grow() {
-	ts.index, ts.shift = rehash(ts.index, max(minSlots, 2*len(ts.index)), tombUsed, ts.hashOf)
 }
 
 func tombUsed(v *uint32) bool { return *v != 0 }
@@ -139,9 +132,8 @@ func (ts *tombstones) forget(h uint64) {
 func (ts *tombstones) remove(i int) {
 	backShift(ts.index, i, tombUsed, func(v *uint32) int { return int(ts.hashOf(v) >> ts.shift) })
 	ts.n--
-	if len(ts.index) > minSlots && 8*ts.n < len(ts.index) {
-		// After a burst of connections, as the other tables.
-		ts.index, ts.shift = rehash(ts.index, len(ts.index)/2, tombUsed, ts.hashOf)
+	if n := shrunkSize(ts.n, len(ts.index)); n != len(ts.index) {
+		ts.index, ts.shift = rehash(ts.index, n, tombUsed, ts.hashOf)
 	}
 }
 

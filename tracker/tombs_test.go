@@ -15,7 +15,7 @@ func TestTombstonesMatchAMap(t *testing.T) {
 }
 
 func testTombstones(t *testing.T, start int64, key func(uint64) uint64) {
-	ts := newTombstones()
+	var ts tombstones
 	ts.base, ts.head, ts.next = start, start, start
 	want := map[uint64]past{}
 	now := int64(0)

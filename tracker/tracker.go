@@ -120,7 +120,7 @@ type timer struct {
 
 // New returns a Tracker that hands finished connections to emit.
 func New(cfg Config, emit func(*Conn)) *Tracker {
-	return &Tracker{cfg: cfg, emit: emit, conns: newConnTable(), tombs: newTombstones(), maxFree: maxFree}
+	return &Tracker{cfg: cfg, emit: emit, maxFree: maxFree}
 }
 
 // OnEvent asks for every transition and every new anomaly to be handed to
@@ -238,18 +238,19 @@ func (t *Tracker) track(s *capture.Segment, key *capture.Key, h uint64) {
 		t.after(lingerTimer, c, ns, t.cfg.ClosedLinger)
 	}
 	if len(c.Transitions) > nt {
-		t.transitioned(c, nt)
+		t.transitioned(c, nt, ns)
 	}
 	if t.onEvent != nil && len(c.Anomalies) > na {
 		t.events(c, len(c.Transitions), na)
 	}
 }
 
-// transitioned sets the timers that the transitions of c from index nt on
-// call for, and hands them to OnEvent.
-func (t *Tracker) transitioned(c *Conn, nt int) {
+// transitioned sets the timers that the transitions of c from index nt on,
+// all caused by the segment of capture time ns (Unix ns), call for, and
+// hands them to OnEvent.
+func (t *Tracker) transitioned(c *Conn, nt int, ns int64) {
 	for i := nt; i < len(c.Transitions); i++ {
-		switch tr := &c.Transitions[i]; tr.To {
+		switch c.Transitions[i].To {
 		case TimeWait:
 			// A closed connection is handed on after the linger, so only a
 			// TIME_WAIT shorter than that needs a timer. Where the peer is
@@ -258,10 +259,10 @@ func (t *Tracker) transitioned(c *Conn, nt int) {
 			// a 60 s timer per connection would keep every closed
 			// connection of the last minute in memory.
 			if 2*t.cfg.MSL < t.cfg.ClosedLinger {
-				t.after(timeWaitTimer, c, c.Time(tr.Offset).UnixNano(), 2*t.cfg.MSL)
+				t.after(timeWaitTimer, c, ns, 2*t.cfg.MSL)
 			}
 		case CloseWait:
-			t.after(closeWaitTimer, c, c.Time(tr.Offset).UnixNano(), t.cfg.CloseWaitThreshold)
+			t.after(closeWaitTimer, c, ns, t.cfg.CloseWaitThreshold)
 		}
 	}
 	if t.onEvent != nil {
