@@ -121,8 +121,6 @@ func AppendConnTail(b []byte, c *tracker.Conn) []byte {
 		b = append(b, '}')
 	}
 	b = append(b, `],"transitions":[`...)
-	loc, startNS := c.Start.Location(), c.Start.UnixNano()
-	exact := time.Unix(0, startNS).Equal(c.Start) // Unix ns holds years 1678 to 2262
 	for i := range c.Transitions {
 		t := &c.Transitions[i]
 		if i > 0 {
@@ -139,11 +137,7 @@ func AppendConnTail(b []byte, c *tracker.Conn) []byte {
 		}
 		b = strconv.AppendInt(b, t.Frame, 10)
 		b = append(b, `,"time":`...)
-		if ns := startNS + int64(t.Offset); exact && t.Offset >= 0 && ns >= startNS {
-			b = tc.appendUnixNano(b, ns, loc)
-		} else {
-			b = tc.appendTime(b, c.Time(t.Offset))
-		}
+		b = tc.appendTime(b, c.Time(t.Offset))
 		b = append(b, ruleTails[t.Rule]...)
 	}
 	return append(b, "]}\n"...)
@@ -212,30 +206,10 @@ func (tc *timeCache) appendTime(b []byte, t time.Time) []byte {
 		}
 		tc.sec, tc.text, tc.ok = sec, text, true
 	}
-	return tc.appendCached(b, t.Nanosecond())
-}
-
-// appendCached appends the time of the second the cache holds and frac
-// nanoseconds.
-func (tc *timeCache) appendCached(b []byte, frac int) []byte {
 	b = append(b, '"')
 	b = append(b, tc.text[:]...)
-	b = appendFraction(b, frac)
+	b = appendFraction(b, t.Nanosecond())
 	return append(b, 'Z', '"')
-}
-
-// appendUnixNano is appendTime of the time of Unix ns in loc (a
-// transition's: its connection's start plus its Offset), without making
-// the time.Time while ns is in the second the cache holds.
-func (tc *timeCache) appendUnixNano(b []byte, ns int64, loc *time.Location) []byte {
-	sec, frac := ns/1e9, ns%1e9
-	if frac < 0 {
-		sec, frac = sec-1, frac+1e9
-	}
-	if loc != time.UTC || !tc.ok || sec != tc.sec {
-		return tc.appendTime(b, time.Unix(0, ns).In(loc))
-	}
-	return tc.appendCached(b, int(frac))
 }
 
 // appendRFC3339Nano is t.AppendFormat(b, time.RFC3339Nano) written out for
