@@ -29,8 +29,8 @@ type Summary struct {
 var tableHeader = []string{"#", "Client", "Server", "Start", "Duration",
 	"C→S pkts/bytes", "S→C pkts/bytes", "Client states", "Server states", "Outcome", "Anomalies"}
 
-// row is the table row of r; START is relative to first.
-func row(r *Record, first time.Time) []string {
+// row is the table row of r, with start as its START cell.
+func row(r *Record, start string) []string {
 	client := r.Client
 	if r.RoleGuessed {
 		client += " (guessed)"
@@ -46,7 +46,7 @@ func row(r *Record, first time.Time) []string {
 		fmt.Sprint(r.ID),
 		client,
 		r.Server + vlanNote(r.VLAN),
-		startCell(r.Start, first),
+		start,
 		fmt.Sprintf("%.6f", r.DurationS),
 		fmt.Sprintf("%d/%d", r.ClientToServer.Packets, r.ClientToServer.Bytes),
 		fmt.Sprintf("%d/%d", r.ServerToClient.Packets, r.ServerToClient.Bytes),
@@ -79,9 +79,7 @@ type TableRow struct {
 
 // NewTableRow returns the table row of r.
 func NewTableRow(r *Record) TableRow {
-	cells := row(r, time.Time{})
-	cells[3] = ""
-	return TableRow{id: r.ID, start: r.Start, outcome: r.Outcome, cells: cells}
+	return TableRow{id: r.ID, start: r.Start, outcome: r.Outcome, cells: row(r, "")}
 }
 
 // ID is the connection's id, by which the table is sorted.
@@ -92,18 +90,18 @@ func (r *TableRow) ID() uint64 { return r.id }
 // by two goroutines at once).
 func WriteTableRows(w io.Writer, rows []TableRow, sum Summary) error {
 	cells := make([][]string, len(rows))
-	outcomes := make([]string, len(rows))
+	var outcomes outcomeCounts
 	for i := range rows {
 		cells[i] = rows[i].cells
 		cells[i][3] = startCell(rows[i].start, sum.First)
-		outcomes[i] = rows[i].outcome
+		outcomes.add(rows[i].outcome)
 	}
 	if len(rows) > 0 {
 		if err := writeRows(w, cells); err != nil {
 			return err
 		}
 	}
-	return writeFooter(w, outcomes, sum)
+	return writeFooter(w, &outcomes, sum)
 }
 
 // writeRows writes a table of rows under tableHeader. Each column is as
@@ -206,18 +204,28 @@ func vlanNote(v []uint16) string {
 	return " vlan " + strings.Join(s, ".")
 }
 
+// outcomeCounts counts a table's connections by outcome, for its footer.
+type outcomeCounts struct {
+	n     int
+	count map[string]int
+}
+
+func (o *outcomeCounts) add(outcome string) {
+	if o.count == nil {
+		o.count = map[string]int{}
+	}
+	o.n++
+	o.count[outcome]++
+}
+
 // writeFooter sums connections by outcome and untracked packets by reason.
-func writeFooter(w io.Writer, outcomes []string, sum Summary) error {
+func writeFooter(w io.Writer, outcomes *outcomeCounts, sum Summary) error {
 	var b strings.Builder
 	st := &sum.Stats
-	fmt.Fprintf(&b, "%s: %d packets, %d TCP, %d connections\n", sum.File, st.Packets, st.TCP(), len(outcomes))
-	count := map[string]int{}
-	for _, o := range outcomes {
-		count[o]++
-	}
+	fmt.Fprintf(&b, "%s: %d packets, %d TCP, %d connections\n", sum.File, st.Packets, st.TCP(), outcomes.n)
 	var parts []string
 	for _, id := range tracker.OutcomeIDs {
-		if n := count[id]; n > 0 {
+		if n := outcomes.count[id]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, id))
 		}
 	}
@@ -256,8 +264,7 @@ type TableStream struct {
 	t        *tablewriter.Table
 	w        io.Writer
 	first    time.Time
-	outcomes []string // for the footer's counts
-	n        int
+	outcomes outcomeCounts
 }
 
 // streamWidths are the columns' widths in characters.
@@ -280,9 +287,8 @@ func NewTableStream(w io.Writer, first time.Time) (*TableStream, error) {
 
 // Append writes the row of one finished connection.
 func (s *TableStream) Append(r *Record) error {
-	s.n++
-	s.outcomes = append(s.outcomes, r.Outcome)
-	return s.t.Append(row(r, s.first))
+	s.outcomes.add(r.Outcome)
+	return s.t.Append(row(r, startCell(r.Start, s.first)))
 }
 
 // Close ends the table and writes the footer.
@@ -290,5 +296,5 @@ func (s *TableStream) Close(sum Summary) error {
 	if err := s.t.Close(); err != nil {
 		return err
 	}
-	return writeFooter(s.w, s.outcomes, sum)
+	return writeFooter(s.w, &s.outcomes, sum)
 }

@@ -8,29 +8,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
-
 	"github.com/tcplens/tcplens/capture"
 	"github.com/tcplens/tcplens/tracker"
 )
 
-// wholeTable is the table as tablewriter draws it holding all of it, the
-// way tcplens drew it before it wrote a row at a time.
+// wholeTable is the table as writeWhole draws it: as tablewriter draws
+// it holding all of it, the way tcplens drew every table before it wrote
+// a row at a time.
 func wholeTable(t *testing.T, rows [][]string) string {
 	t.Helper()
 	var b bytes.Buffer
-	table := tablewriter.NewTable(&b,
-		tablewriter.WithHeader(tableHeader),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAutoWrap(tw.WrapNormal),
-	)
-	for _, r := range rows {
-		if err := table.Append(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := table.Render(); err != nil {
+	if err := writeWhole(&b, rows); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()
@@ -75,14 +63,14 @@ func TestTableRowsAsWholeTable(t *testing.T) {
 		tables++
 		var cells [][]string
 		var rows []TableRow
-		var outcomes []string
+		var outcomes outcomeCounts
 		for i := range recs {
-			cells = append(cells, row(&recs[i], sum.First))
+			cells = append(cells, row(&recs[i], startCell(recs[i].Start, sum.First)))
 			rows = append(rows, NewTableRow(&recs[i]))
-			outcomes = append(outcomes, recs[i].Outcome)
+			outcomes.add(recs[i].Outcome)
 		}
 		var footer, got bytes.Buffer
-		if err := writeFooter(&footer, outcomes, sum); err != nil {
+		if err := writeFooter(&footer, &outcomes, sum); err != nil {
 			t.Fatal(err)
 		}
 		want := wholeTable(t, cells) + footer.String()
@@ -98,9 +86,10 @@ func TestTableRowsAsWholeTable(t *testing.T) {
 	}
 }
 
-// Cells no capture makes: wide, East Asian, emoji, empty columns; and
-// those whose width is not their display width (several lines, tabs,
-// spaces at either end), for which the whole-table mode is used.
+// Cells no capture makes: wide, East Asian, emoji, empty columns, drawn
+// a row at a time as the whole table would be; and those whose width is
+// not their display width (several lines, tabs, spaces at either end),
+// which must send the table to the whole-table mode.
 func TestTableRowsUnusualCells(t *testing.T) {
 	base := func() []string {
 		return []string{"1", "10.0.0.1:1", "10.0.0.2:2", "0.000000", "1.000000", "1/0", "1/0", "CLOSED", "LISTEN", "refused", ""}
