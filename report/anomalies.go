@@ -7,7 +7,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/tcplens/tcplens/tracker"
 )
@@ -36,7 +35,7 @@ func AppendAnomalyRows(rows []AnomalyRow, file string, c *tracker.Conn) []Anomal
 	client, server := c.Client.String(), c.Server.String()
 	for i := range c.Anomalies {
 		a := &c.Anomalies[i]
-		if _, ok := catalogOrder()[a.ID]; ok {
+		if _, ok := tracker.CatalogPlace(a.ID); ok {
 			rows = append(rows, AnomalyRow{AnomalySchemaVersion, file, c.ID, client, server, newAnomaly(a)})
 		}
 	}
@@ -46,23 +45,15 @@ func AppendAnomalyRows(rows []AnomalyRow, file string, c *tracker.Conn) []Anomal
 // SortAnomalyRows puts rows in catalog order, then in order of connection
 // id; rows of one id and one connection stay in the order they came.
 func SortAnomalyRows(rows []AnomalyRow) {
-	order := catalogOrder()
 	slices.SortStableFunc(rows, func(a, b AnomalyRow) int {
-		if c := cmp.Compare(order[a.ID], order[b.ID]); c != 0 {
+		pa, _ := tracker.CatalogPlace(a.ID)
+		pb, _ := tracker.CatalogPlace(b.ID)
+		if c := cmp.Compare(pa, pb); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Conn, b.Conn)
 	})
 }
-
-// catalogOrder maps each anomaly id of the catalog to its place in it.
-var catalogOrder = sync.OnceValue(func() map[string]int {
-	m := make(map[string]int, len(tracker.Catalog))
-	for i, k := range tracker.Catalog {
-		m[k.ID] = i
-	}
-	return m
-})
 
 // WriteAnomalies writes rows as text, grouped by id with counts, one
 // anomaly per line.

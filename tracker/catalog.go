@@ -1,5 +1,7 @@
 package tracker
 
+import "sync"
+
 // This file is the anomaly catalog: every anomaly tcplens reports, as data.
 // The README's anomaly table is this list; TestCatalogInREADME keeps them in
 // step.
@@ -149,10 +151,23 @@ var Catalog = []Kind{
 
 // KindOf returns the catalog entry for an id.
 func KindOf(id string) (Kind, bool) {
-	for _, k := range Catalog {
-		if k.ID == id {
-			return k, true
-		}
+	if i, ok := CatalogPlace(id); ok {
+		return Catalog[i], true
 	}
 	return Kind{}, false
 }
+
+// CatalogPlace returns the index of id's entry in Catalog, by which
+// anomalies are listed.
+func CatalogPlace(id string) (int, bool) {
+	i, ok := catalogPlaces()[id]
+	return i, ok
+}
+
+var catalogPlaces = sync.OnceValue(func() map[string]int {
+	m := make(map[string]int, len(Catalog))
+	for i, k := range Catalog {
+		m[k.ID] = i
+	}
+	return m
+})
