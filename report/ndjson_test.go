@@ -3,10 +3,7 @@ package report_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/netip"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,57 +16,26 @@ import (
 // record: on every connection of every capture in testdata/ and
 // ../shared/captures/, with VLANs, anomalies, ignored RSTs and all.
 func TestAppendConnMatchesEncodingJSON(t *testing.T) {
-	var files []string
-	for _, pattern := range []string{"../testdata/*.pcap*", "../testdata/anomalies/*.pcapng", "../../shared/captures/*.pcap*"} {
-		m, err := filepath.Glob(pattern)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
-	if len(files) < 10 {
-		t.Fatalf("only %d captures found", len(files))
-	}
 	conns := 0
-	for _, file := range files {
-		r, err := capture.Open(file)
-		if errors.Is(err, capture.ErrNotCapture) {
-			continue
-		}
-		if err != nil {
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	var buf []byte
+	files := report.TrackCaptures(t, func(file string, _ time.Time, c *tracker.Conn) {
+		conns++
+		want.Reset()
+		rec := report.NewRecord(file, c)
+		if err := enc.Encode(&rec); err != nil {
 			t.Fatal(err)
 		}
-		cfg, _ := tracker.Profile("linux")
-		var want bytes.Buffer
-		enc := json.NewEncoder(&want)
-		var buf []byte
-		tr := tracker.New(cfg, func(c *tracker.Conn) {
-			conns++
-			want.Reset()
-			rec := report.NewRecord(file, c)
-			if err := enc.Encode(&rec); err != nil {
-				t.Fatal(err)
-			}
-			buf = report.AppendConn(buf[:0], file, c)
-			if !bytes.Equal(buf, want.Bytes()) {
-				t.Errorf("%s connection %d:\n got %s\nwant %s", file, c.ID, buf, want.Bytes())
-			}
-		})
-		var seg capture.Segment
-		for {
-			err := r.Next(&seg)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				break // a damaged capture: what came before still counts
-			}
-			tr.Track(&seg)
+		buf = report.AppendConn(buf[:0], file, c)
+		if !bytes.Equal(buf, want.Bytes()) {
+			t.Errorf("%s connection %d:\n got %s\nwant %s", file, c.ID, buf, want.Bytes())
 		}
-		tr.Flush()
-		r.Close()
+	})
+	if files < 10 {
+		t.Fatalf("only %d captures found", files)
 	}
-	t.Logf("%d connections of %d captures compared", conns, len(files))
+	t.Logf("%d connections of %d captures compared", conns, files)
 }
 
 // Strings that need escaping come out as encoding/json writes them.
@@ -173,30 +139,12 @@ func BenchmarkAppendConn(b *testing.B) {
 // WriteJSONDocs writes what WriteJSON writes, from compact records: on the
 // connections of every capture, and with none.
 func TestWriteJSONDocsMatchesWriteJSON(t *testing.T) {
-	var files []string
-	for _, pattern := range []string{"../testdata/*.pcap*", "../testdata/anomalies/*.pcapng", "../../shared/captures/*.pcap*"} {
-		m, _ := filepath.Glob(pattern)
-		files = append(files, m...)
-	}
 	var recs []report.Record
 	var docs []report.Doc
-	for _, file := range files {
-		r, err := capture.Open(file)
-		if err != nil {
-			continue
-		}
-		cfg, _ := tracker.Profile("linux")
-		tr := tracker.New(cfg, func(c *tracker.Conn) {
-			recs = append(recs, report.NewRecord(file, c))
-			docs = append(docs, report.Doc{ID: c.ID, JSON: report.AppendConn(nil, file, c)})
-		})
-		var seg capture.Segment
-		for r.Next(&seg) == nil {
-			tr.Track(&seg)
-		}
-		tr.Flush()
-		r.Close()
-	}
+	report.TrackCaptures(t, func(file string, _ time.Time, c *tracker.Conn) {
+		recs = append(recs, report.NewRecord(file, c))
+		docs = append(docs, report.Doc{ID: c.ID, JSON: report.AppendConn(nil, file, c)})
+	})
 	if len(docs) < 100 {
 		t.Fatalf("only %d connections", len(docs))
 	}

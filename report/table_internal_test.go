@@ -2,13 +2,11 @@ package report
 
 import (
 	"bytes"
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tcplens/tcplens/capture"
 	"github.com/tcplens/tcplens/tracker"
 )
 
@@ -31,43 +29,25 @@ func wholeTable(t *testing.T, rows [][]string) string {
 // roles, VLANs, long outcomes and anomaly lists), footer included.
 func TestTableRowsAsWholeTable(t *testing.T) {
 	var files []string
-	for _, pattern := range []string{"../testdata/*.pcap*", "../testdata/anomalies/*.pcapng", "../../shared/captures/*.pcap*"} {
-		m, _ := filepath.Glob(pattern)
-		files = append(files, m...)
-	}
-	tables := 0
+	recs := map[string][]Record{}
+	firsts := map[string]time.Time{}
+	TrackCaptures(t, func(file string, first time.Time, c *tracker.Conn) {
+		if _, ok := recs[file]; !ok {
+			files = append(files, file)
+		}
+		recs[file] = append(recs[file], NewRecord(file, c))
+		firsts[file] = first
+	})
 	for _, file := range files {
-		r, err := capture.Open(file)
-		if errors.Is(err, capture.ErrNotCapture) {
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, _ := tracker.Profile("linux")
-		var recs []Record
-		tr := tracker.New(cfg, func(c *tracker.Conn) { recs = append(recs, NewRecord(file, c)) })
-		var seg capture.Segment
-		sum := Summary{File: file}
-		for r.Next(&seg) == nil {
-			if sum.First.IsZero() {
-				sum.First = seg.Time
-			}
-			tr.Track(&seg)
-		}
-		tr.Flush()
-		r.Close()
-		if len(recs) == 0 {
-			continue
-		}
-		tables++
+		sum := Summary{File: file, First: firsts[file]}
 		var cells [][]string
 		var rows []TableRow
 		var outcomes outcomeCounts
-		for i := range recs {
-			cells = append(cells, row(&recs[i], startCell(recs[i].Start, sum.First)))
-			rows = append(rows, NewTableRow(&recs[i]))
-			outcomes.add(recs[i].Outcome)
+		for i := range recs[file] {
+			r := &recs[file][i]
+			cells = append(cells, row(r, startCell(r.Start, sum.First)))
+			rows = append(rows, NewTableRow(r))
+			outcomes.add(r.Outcome)
 		}
 		var footer, got bytes.Buffer
 		if err := writeFooter(&footer, &outcomes, sum); err != nil {
@@ -81,8 +61,8 @@ func TestTableRowsAsWholeTable(t *testing.T) {
 			t.Errorf("%s: the table written a row at a time differs from the whole table:\n got:\n%s\nwant:\n%s", filepath.Base(file), got.String(), want)
 		}
 	}
-	if tables < 5 {
-		t.Errorf("only %d tables compared", tables)
+	if len(files) < 5 {
+		t.Errorf("only %d tables compared", len(files))
 	}
 }
 
