@@ -27,18 +27,16 @@ const (
 func equivalenceCaptures(t *testing.T) []string {
 	t.Helper()
 	var files []string
-	for _, pattern := range []string{
-		"../../testdata/*.pcap*",
-		"../../testdata/anomalies/*.pcap*",
-		"../../../shared/captures/*.pcap*", // where present: the repository's own are checked without them
-	} {
+	for _, pattern := range []string{"../../testdata/*.pcap*", "../../testdata/anomalies/*.pcap*"} {
 		m, err := filepath.Glob(pattern)
 		if err != nil {
 			t.Fatal(err)
 		}
 		files = append(files, m...)
 	}
-	return files
+	// The shared ones where present: the repository's own are checked
+	// without them.
+	return append(files, sharedCaptureFiles(t)...)
 }
 
 // summaryOf returns what read's table output prints below the table.
