@@ -31,6 +31,11 @@ type settings struct {
 	tracker.Config
 	filter   *filter.Filter // nil: every packet
 	progress io.Writer      // where progress bars go; nil: none
+	// flush, when set, is called after each connection handed on from a
+	// capture that is not a regular file (standard input, a FIFO): such a
+	// capture may still be being written, so its records go out as their
+	// connections end.
+	flush func() error
 }
 
 func (o *trackerFlags) register(f *pflag.FlagSet) {
@@ -123,19 +128,25 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, set setting
 	}
 
 	sum := &report.Summary{File: name}
+	// Standard input, a FIFO or a device may be a capture still being
+	// written; only a regular file has a size.
+	stream := r.Size() == 0
 	var emitErr error
 	var t connTracker
 	emit := func(c *tracker.Conn) {
-		if err := onConn(c); err != nil && emitErr == nil {
+		err := onConn(c)
+		if err == nil && stream && set.flush != nil {
+			err = set.flush()
+		}
+		if err != nil && emitErr == nil {
 			emitErr = err
 		}
 		t.Release(c) // onConn keeps nothing of c
 	}
 	t = tracker.New(cfg, emit)
-	// Standard input may be a capture still being written: one tracker
-	// hands each connection on as it ends, where workers would hold it
-	// until a batch of 2,048 packets had come.
-	if cfg.Workers > 1 && name != "-" {
+	// From a stream, one tracker hands each connection on as it ends,
+	// where workers would hold it until a batch of 2,048 packets had come.
+	if cfg.Workers > 1 && !stream {
 		t = tracker.NewSharded(cfg, cfg.Workers, emit)
 	}
 	var bar *progress

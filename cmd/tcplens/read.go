@@ -45,9 +45,9 @@ states each side went through, how the connection ended and its anomalies.`,
 			failed := false
 			// NDJSON records of a file go out through a buffer (flushed
 			// after each file), not in a write of their own; their tails
-			// are formatted on the tracker's workers. From standard input,
-			// which may be a capture still being written, each record goes
-			// out as its connection ends.
+			// are formatted on the tracker's workers. From standard input or
+			// a FIFO, which may be a capture still being written, each
+			// record goes out as its connection ends (settings.flush).
 			bw := bufio.NewWriterSize(out, 256<<10)
 			nd := report.NewNDJSON(bw)
 			if format == "ndjson" || format == "json" {
@@ -61,11 +61,10 @@ states each side went through, how the connection ended and its anomalies.`,
 				var err error
 				switch format {
 				case "ndjson":
-					sum, err = analyseConns(cmd.Context(), cmd.InOrStdin(), name, cfg, func(c *tracker.Conn) error {
-						if err := nd.WritePrepared(name, c); err != nil || name != "-" {
-							return err
-						}
-						return bw.Flush()
+					set := cfg
+					set.flush = bw.Flush
+					sum, err = analyseConns(cmd.Context(), cmd.InOrStdin(), name, set, func(c *tracker.Conn) error {
+						return nd.WritePrepared(name, c)
 					})
 					if ferr := bw.Flush(); err == nil {
 						err = ferr

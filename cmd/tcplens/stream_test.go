@@ -4,17 +4,21 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tcplens/tcplens/internal/scenario"
 )
 
-// `tcpdump -w - | tcplens read --format ndjson -`: a record comes out as
-// its connection ends, while the capture is still being written, with the
-// default workers too.
-func TestReadStdinStreamsRecords(t *testing.T) {
+// `tcpdump -w - | tcplens read --format ndjson -`, or the same through a
+// FIFO (`mkfifo p; tcpdump -w p & tcplens read --format ndjson p`): a
+// record comes out as its connection ends, while the capture is still
+// being written, with the default workers too.
+func TestReadStreamsRecords(t *testing.T) {
 	b := scenario.New(scenario.Options{})
 	a := b.Conn("10.0.0.1:40000", "10.0.0.2:80")
 	a.Handshake()
@@ -25,30 +29,53 @@ func TestReadStdinStreamsRecords(t *testing.T) {
 	if b.Err() != nil {
 		t.Fatal(b.Err())
 	}
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(context.Background(), []string{"read", "--format", "ndjson", "-"}, inR, outW, io.Discard)
-		outW.Close()
-	}()
-	go inW.Write(b.Bytes()) // and the capture goes on: the pipe stays open
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(outR).ReadString('\n')
-		line <- s
-	}()
-	select {
-	case s := <-line:
-		if !strings.Contains(s, `"client":"10.0.0.1:40000"`) {
-			t.Errorf("first record %q, want the reset connection's", s)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no record while the capture was still open")
-	}
-	inW.Close()
-	go io.Copy(io.Discard, outR)
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	for _, via := range []string{"stdin", "fifo"} {
+		t.Run(via, func(t *testing.T) {
+			inR, inW := io.Pipe()
+			arg := "-"
+			var stdin io.Reader = inR
+			if via == "fifo" {
+				stdin = strings.NewReader("")
+				arg = filepath.Join(t.TempDir(), "capture")
+				if err := syscall.Mkfifo(arg, 0o600); err != nil {
+					t.Skipf("no FIFO here: %v", err)
+				}
+				// Opening a FIFO to write waits for its reader.
+				go func() {
+					f, err := os.OpenFile(arg, os.O_WRONLY, 0)
+					if err != nil {
+						inR.CloseWithError(err)
+						return
+					}
+					io.Copy(f, inR)
+					f.Close()
+				}()
+			}
+			outR, outW := io.Pipe()
+			done := make(chan error, 1)
+			go func() {
+				done <- run(context.Background(), []string{"read", "--format", "ndjson", arg}, stdin, outW, io.Discard)
+				outW.Close()
+			}()
+			go inW.Write(b.Bytes()) // and the capture goes on: the pipe stays open
+			line := make(chan string, 1)
+			go func() {
+				s, _ := bufio.NewReader(outR).ReadString('\n')
+				line <- s
+			}()
+			select {
+			case s := <-line:
+				if !strings.Contains(s, `"client":"10.0.0.1:40000"`) {
+					t.Errorf("first record %q, want the reset connection's", s)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no record while the capture was still open")
+			}
+			inW.Close()
+			go io.Copy(io.Discard, outR)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
