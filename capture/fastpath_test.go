@@ -2,13 +2,13 @@ package capture
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/tcplens/tcplens/internal/synthcorpus"
+	"github.com/tcplens/tcplens/internal/testcaptures"
 )
 
 // frame is one captured frame with its link type.
@@ -21,11 +21,7 @@ type frame struct {
 // ../shared/captures/.
 func captureFrames(t testing.TB) []frame {
 	t.Helper()
-	var files []string
-	for _, pattern := range []string{"../testdata/*.pcap*", "../testdata/anomalies/*.pcap*", "../../shared/captures/*.pcap*"} {
-		m, _ := filepath.Glob(pattern)
-		files = append(files, m...)
-	}
+	files := testcaptures.All(t)
 	// The benchmark corpus' kind of traffic (snap length 128, IPv4 and
 	// IPv6, options), from the shared generator when it is there.
 	if synth := synthcorpus.Generate(t, 2000, 400, 3); synth != "" {

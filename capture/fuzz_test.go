@@ -12,11 +12,8 @@ import (
 
 	"github.com/tcplens/tcplens/capture"
 	"github.com/tcplens/tcplens/internal/scenario"
+	"github.com/tcplens/tcplens/internal/testcaptures"
 )
-
-// sharedCaptures is the directory of real captures shared by the project's
-// checkouts; the fuzz targets use them as seeds when it is there.
-const sharedCaptures = "../../shared/captures"
 
 // seedCaptures returns a few scenario captures, one per format and link
 // type, with non-TCP packets and garbage among the segments.
@@ -54,11 +51,13 @@ func seedCaptures(t testing.TB) [][]byte {
 // TestSharedCaptures reads the whole files.
 const maxSeed = 4 << 10
 
-// sharedCaptureFiles returns the contents of every regular file in
-// sharedCaptures, each cut to maxSeed bytes, or nothing if the directory
-// is missing.
+// sharedCaptureFiles returns the contents of every regular file in the
+// directory of shared captures, each cut to maxSeed bytes, or nothing if
+// the directory is missing. Every file, not only testcaptures.Shared's:
+// INDEX.md is a seed of text that is no capture.
 func sharedCaptureFiles(t testing.TB) [][]byte {
-	entries, err := os.ReadDir(sharedCaptures)
+	dir := testcaptures.SharedDir(t)
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
 	}
@@ -67,7 +66,7 @@ func sharedCaptureFiles(t testing.TB) [][]byte {
 		if !e.Type().IsRegular() {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(sharedCaptures, e.Name()))
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			t.Fatal(err)
 		}

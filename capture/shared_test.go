@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tcplens/tcplens/capture"
+	"github.com/tcplens/tcplens/internal/testcaptures"
 )
 
 // indexRow is one line of the shared captures' INDEX.md: what tshark sees.
@@ -22,7 +23,7 @@ type indexRow struct {
 }
 
 func readIndex(t *testing.T) []indexRow {
-	f, err := os.Open(filepath.Join(sharedCaptures, "INDEX.md"))
+	f, err := os.Open(filepath.Join(testcaptures.SharedDir(t), "INDEX.md"))
 	if err != nil {
 		t.Skipf("no shared captures: %v", err)
 	}
@@ -60,9 +61,10 @@ var unsupportedLinks = map[string]int{"tcpdump__arcnet-rfc1201-arp-icmp-http.pca
 // packet counted once, as many packets as tshark reads, and as many SYN,
 // SYN-ACK, FIN and RST segments as tshark shows.
 func TestSharedCaptures(t *testing.T) {
+	dir := testcaptures.SharedDir(t)
 	for _, row := range readIndex(t) {
 		t.Run(row.file, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join(sharedCaptures, row.file))
+			data, err := os.ReadFile(filepath.Join(dir, row.file))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tcplens/tcplens/capture"
 	"github.com/tcplens/tcplens/internal/scenario"
+	"github.com/tcplens/tcplens/internal/testcaptures"
 	"github.com/tcplens/tcplens/reassembly"
 )
 
@@ -156,17 +157,8 @@ func scenarioCapture(t *testing.T, dir string) (string, func(frame int64) string
 func differentialCaptures(t *testing.T) map[string]func(int64) string {
 	t.Helper()
 	files := make(map[string]func(int64) string)
-	for _, pattern := range []string{"../../shared/captures/*.pcap*", "../testdata/*.pcap*", "../testdata/anomalies/*.pcap*"} {
-		m, err := filepath.Glob(pattern)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range m {
-			files[f] = nil
-		}
-	}
-	if len(files) == 0 {
-		t.Fatal("no captures found")
+	for _, f := range testcaptures.All(t) {
+		files[f] = nil
 	}
 	file, describe := scenarioCapture(t, t.TempDir())
 	files[file] = describe
@@ -217,7 +209,9 @@ func TestClassifyMatchesTshark(t *testing.T) {
 		seen          = make(map[allowKey]bool)
 	)
 	t.Run("captures", func(t *testing.T) {
-		for file, describe := range differentialCaptures(t) {
+		captures := differentialCaptures(t)
+		for _, file := range slices.Sorted(maps.Keys(captures)) {
+			describe := captures[file]
 			t.Run(filepath.Base(file), func(t *testing.T) {
 				t.Parallel()
 				diffs, n, counts := compareWithTshark(t, tshark, file, describe)

@@ -2,11 +2,11 @@ package report
 
 import (
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/tcplens/tcplens/capture"
+	"github.com/tcplens/tcplens/internal/testcaptures"
 	"github.com/tcplens/tcplens/tracker"
 )
 
@@ -17,14 +17,7 @@ import (
 // damaged one counts for what came before the damage.
 func TrackCaptures(tb testing.TB, fn func(file string, first time.Time, c *tracker.Conn)) int {
 	tb.Helper()
-	var files []string
-	for _, pattern := range []string{"../testdata/*.pcap*", "../testdata/anomalies/*.pcapng", "../../shared/captures/*.pcap*"} {
-		m, err := filepath.Glob(pattern)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		files = append(files, m...)
-	}
+	files := testcaptures.All(tb)
 	read := 0
 	for _, file := range files {
 		r, err := capture.Open(file)

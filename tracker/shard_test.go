@@ -9,6 +9,7 @@ import (
 
 	"github.com/tcplens/tcplens/capture"
 	"github.com/tcplens/tcplens/internal/synthcorpus"
+	"github.com/tcplens/tcplens/internal/testcaptures"
 	"github.com/tcplens/tcplens/report"
 	"github.com/tcplens/tcplens/tracker"
 )
@@ -80,15 +81,12 @@ var partsMerged int
 // connections when the shared benchmark generator is there.
 func shardCaptures(t *testing.T) []string {
 	var files []string
-	for _, pattern := range []string{"../testdata/*.pcap*", "../testdata/anomalies/*.pcapng", "../../shared/captures/*.pcap*"} {
-		m, _ := filepath.Glob(pattern)
-		for _, f := range m {
-			if r, err := capture.Open(f); err == nil {
-				r.Close()
-				files = append(files, f)
-			} else if !errors.Is(err, capture.ErrNotCapture) {
-				t.Fatal(err)
-			}
+	for _, f := range testcaptures.All(t) {
+		if r, err := capture.Open(f); err == nil {
+			r.Close()
+			files = append(files, f)
+		} else if !errors.Is(err, capture.ErrNotCapture) {
+			t.Fatal(err)
 		}
 	}
 	if synth := synthcorpus.Generate(t, 6000, 400, 7); synth != "" {
@@ -180,7 +178,7 @@ func TestParkingMatchesTracker(t *testing.T) {
 // Parking does happen: the SYN scan's unanswered SYNs are parked two
 // seconds after they were sent, and replayed at the end.
 func TestParkingParks(t *testing.T) {
-	file := "../../shared/captures/sanders__synscan.pcapng"
+	file := filepath.Join(testcaptures.SharedDir(t), "sanders__synscan.pcapng")
 	r, err := capture.Open(file)
 	if err != nil {
 		t.Skip(err)

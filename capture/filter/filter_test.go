@@ -7,13 +7,14 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"golang.org/x/net/bpf"
+
+	"github.com/tcplens/tcplens/internal/testcaptures"
 )
 
 // frame is one packet of a test capture.
@@ -95,15 +96,7 @@ var expressions = []string{
 }
 
 func testCaptures(t *testing.T) []string {
-	var files []string
-	for _, pattern := range []string{"../../testdata/*.pcap*", "../../testdata/anomalies/*.pcapng", "../../../shared/captures/*.pcap*"} {
-		m, err := filepath.Glob(pattern)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
-	return files
+	return testcaptures.All(t)
 }
 
 // The subset compiler's programs accept exactly the packets that

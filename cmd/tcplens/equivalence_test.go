@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tcplens/tcplens/internal/testcaptures"
 )
 
 // equivalenceDir holds what read printed for every capture in testdata/ and
@@ -23,20 +25,12 @@ const (
 	gzipThreshold  = 256 << 10
 )
 
-// equivalenceCaptures lists the captures the outputs are kept for.
+// equivalenceCaptures lists the captures the outputs are kept for: the
+// repository's, and the shared ones where present (the repository's own are
+// checked without them).
 func equivalenceCaptures(t *testing.T) []string {
 	t.Helper()
-	var files []string
-	for _, pattern := range []string{"../../testdata/*.pcap*", "../../testdata/anomalies/*.pcap*"} {
-		m, err := filepath.Glob(pattern)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
-	// The shared ones where present: the repository's own are checked
-	// without them.
-	return append(files, sharedCaptureFiles(t)...)
+	return testcaptures.All(t)
 }
 
 // summaryOf returns what read's table output prints below the table.

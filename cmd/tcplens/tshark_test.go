@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tcplens/tcplens/internal/testcaptures"
 	"github.com/tcplens/tcplens/report"
 )
 
@@ -49,23 +50,13 @@ func tsharkFields(t *testing.T, file, filter string, fields ...string) [][]strin
 }
 
 // sharedCaptures returns the real captures beside the repository, and
-// skips the test where there are none (outside CI).
+// skips the test where there are none (outside CI, where they must be
+// there).
 func sharedCaptures(t *testing.T) []string {
 	t.Helper()
-	files := sharedCaptureFiles(t)
+	files := testcaptures.Shared(t)
 	if len(files) == 0 {
 		t.Skip("../shared/captures not present")
-	}
-	return files
-}
-
-// sharedCaptureFiles returns the real captures beside the repository, none
-// where they are not; under CI they must be there.
-func sharedCaptureFiles(t *testing.T) []string {
-	t.Helper()
-	files, _ := filepath.Glob("../../../shared/captures/*.pcap*")
-	if len(files) == 0 && os.Getenv("CI") != "" {
-		t.Fatal("no captures in ../shared/captures")
 	}
 	return files
 }
