@@ -7,12 +7,13 @@ import (
 	"github.com/tcplens/tcplens/reassembly"
 )
 
-// update applies segment s, sent by side from, to c.
-func (c *Conn) update(s *capture.Segment, from Side) {
+// update applies segment s, sent by side from, to c, and returns what the
+// data-path analysis found in it.
+func (c *Conn) update(s *capture.Segment, from Side) (found reassembly.Flags) {
 	peer := from.Peer()
 	snd := &c.Dir[from]
 	c.Last, c.LastFrame = s.Time, s.Frame
-	c.classify(s, from)
+	found = c.classify(s, from)
 	hadFIN, finSeq := snd.SawFIN, snd.FINSeq
 	sent := snd.Send(s)
 	f := s.Flags
@@ -44,7 +45,7 @@ func (c *Conn) update(s *capture.Segment, from Side) {
 
 	if f&capture.RST != 0 {
 		c.reset(s, from)
-		return
+		return found
 	}
 	if c.State[from] == Unknown && c.State[peer] == Unknown && f&capture.SYN == 0 {
 		// Picked up mid-stream: a segment without SYN means the handshake
@@ -99,6 +100,7 @@ func (c *Conn) update(s *capture.Segment, from Side) {
 			at(from, FinWait1, RuleFINRetransmitted)
 		}
 	}
+	return found
 }
 
 // acknowledge applies the ACK field of s, sent by from.

@@ -166,10 +166,11 @@ func (h *parkHeap) Pop() any {
 func (t *Tracker) Parked() int { return t.parked.len() }
 
 // parking reports whether connections are parked at all: only when asked
-// (Config.Park), with no OnEvent listener (a parked connection's events
-// could not be told) and no table limit (which counts Conns).
+// (Config.Park), with no OnEvent or OnStep listener (a parked connection's
+// events and steps could not be told) and no table limit (which counts
+// Conns).
 func (t *Tracker) parking() bool {
-	return t.cfg.Park && t.onEvent == nil && t.cfg.MaxConns <= 0
+	return t.cfg.Park && t.onEvent == nil && t.onStep == nil && t.cfg.MaxConns <= 0
 }
 
 // synOnly reports whether c has seen nothing but SYNs from its client,

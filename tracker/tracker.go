@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tcplens/tcplens/capture"
+	"github.com/tcplens/tcplens/reassembly"
 )
 
 // lruGranularity is how much capture time may pass before a connection's
@@ -30,11 +31,22 @@ type Event struct {
 	Anomaly    *Anomaly
 }
 
+// Step is one segment as a connection took it: which side sent it, what
+// the data-path analysis found in it, and (in Conn.State) both sides'
+// states after it. Conn and Segment are valid only during the call.
+type Step struct {
+	Conn     *Conn
+	Segment  *capture.Segment
+	From     Side
+	Findings reassembly.Flags
+}
+
 // Tracker groups segments into connections and infers their states.
 type Tracker struct {
 	cfg       Config
 	emit      func(*Conn)
 	onEvent   func(Event)
+	onStep    func(Step)
 	conns     connTable
 	nextID    uint64
 	now       time.Time
@@ -126,6 +138,12 @@ func New(cfg Config, emit func(*Conn)) *Tracker {
 // OnEvent asks for every transition and every new anomaly to be handed to
 // fn the moment it is inferred, before the connection is finished.
 func (t *Tracker) OnEvent(fn func(Event)) { t.onEvent = fn }
+
+// OnStep asks for every segment that a connection takes to be handed to
+// fn, after the connection's states were updated: a ladder of each packet
+// with both sides' states. Segments of connections already handed on
+// (Late) are not.
+func (t *Tracker) OnStep(fn func(Step)) { t.onStep = fn }
 
 // Open returns the number of connections in memory.
 func (t *Tracker) Open() int { return t.conns.len() + t.parked.len() }
@@ -228,7 +246,7 @@ func (t *Tracker) track(s *capture.Segment, key *capture.Key, h uint64) {
 	if s.Src == c.Client {
 		from = Client
 	}
-	c.update(s, from)
+	found := c.update(s, from)
 	// While only a client's SYNs came, each is kept for parking.
 	if (len(c.synSegs) > 0 || syn && c.Dir[Client].Packets+c.Dir[Server].Packets == 1) && t.parking() {
 		t.recordSYN(c, s, ns)
@@ -242,6 +260,9 @@ func (t *Tracker) track(s *capture.Segment, key *capture.Key, h uint64) {
 	}
 	if t.onEvent != nil && len(c.Anomalies) > na {
 		t.events(c, len(c.Transitions), na)
+	}
+	if t.onStep != nil {
+		t.onStep(Step{Conn: c, Segment: s, From: from, Findings: found})
 	}
 }
 

@@ -36,6 +36,9 @@ type settings struct {
 	// capture may still be being written, so its records go out as their
 	// connections end.
 	flush func() error
+	// onStep, when set, is handed every segment a connection takes
+	// (tracker.OnStep); the capture is then read by one tracker.
+	onStep func(tracker.Step)
 }
 
 func (o *trackerFlags) register(f *pflag.FlagSet) {
@@ -143,10 +146,13 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, set setting
 		}
 		t.Release(c) // onConn keeps nothing of c
 	}
-	t = tracker.New(cfg, emit)
+	one := tracker.New(cfg, emit)
+	t = one
 	// From a stream, one tracker hands each connection on as it ends,
 	// where workers would hold it until a batch of 2,048 packets had come.
-	if cfg.Workers > 1 && !stream {
+	if set.onStep != nil {
+		one.OnStep(set.onStep)
+	} else if cfg.Workers > 1 && !stream {
 		t = tracker.NewSharded(cfg, cfg.Workers, emit)
 	}
 	var bar *progress

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tcplens/tcplens/report"
+	"github.com/tcplens/tcplens/tracker"
+)
+
+func newLadderCmd() *cobra.Command {
+	var tf trackerFlags
+	var ids []uint
+	cmd := &cobra.Command{
+		Use:   "ladder FILE...",
+		Short: "Draw connections packet by packet, with both sides' states after each packet",
+		Long: `Ladder draws TCP connections of capture files as ladder diagrams, like
+Wireshark's flow graph: the client on the left, the server on the right, one
+arrow per packet with its flags, relative sequence and acknowledgment
+numbers, window and length, and the state each side is in after it. Rows
+marked "-" are transitions a timer caused (TIME_WAIT expiring); lines
+starting with "!" are the connection's anomalies, under the packet that
+showed them.
+
+--conn picks connections by the # column of tcplens read (repeat it, or
+give a comma-separated list); without it every connection is drawn, which
+for a large capture is best narrowed with --filter.`,
+		Example: `  tcplens ladder testdata/demo.pcapng --conn 1
+  tcplens ladder --filter 'tcp port 443' capture.pcap`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			set, err := tf.fileConfig(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			want := make([]uint64, 0, len(ids))
+			for _, id := range ids {
+				if id == 0 {
+					return fmt.Errorf("--conn 0: connections are numbered from 1")
+				}
+				want = append(want, uint64(id))
+			}
+			out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			failed := false
+			for i, name := range args {
+				l := report.NewLadder(name, want)
+				set.onStep = l.Step
+				_, err := analyseConns(cmd.Context(), cmd.InOrStdin(), name, set, func(c *tracker.Conn) error {
+					l.Finish(c)
+					return nil
+				})
+				if i > 0 {
+					fmt.Fprintln(out)
+				}
+				if len(args) > 1 {
+					fmt.Fprintf(out, "== %s\n\n", name)
+				}
+				if werr := l.Write(out); werr != nil {
+					return werr
+				}
+				if err != nil {
+					fmt.Fprintln(errOut, "tcplens:", err)
+					failed = true
+					continue
+				}
+				if missing := l.Missing(); len(missing) > 0 {
+					s := make([]string, len(missing))
+					for j, id := range missing {
+						s[j] = fmt.Sprint(id)
+					}
+					fmt.Fprintf(errOut, "tcplens: %s: no connection %s (see the # column of tcplens read)\n", name, strings.Join(s, ", "))
+					failed = true
+				}
+			}
+			if failed {
+				return errReported
+			}
+			return nil
+		},
+	}
+	cmd.Flags().UintSliceVar(&ids, "conn", nil, "draw only the connections with these numbers (the # column of tcplens read); default: all")
+	cmd.Flags().Lookup("conn").DefValue = "" // not "[]" in the help
+	tf.register(cmd.Flags())
+	tf.registerQuiet(cmd.Flags())
+	// One tracker draws the ladder: --workers would change nothing.
+	cmd.Flags().MarkHidden("workers")
+	return cmd
+}

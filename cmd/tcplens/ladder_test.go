@@ -1,0 +1,258 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tcplens/tcplens/internal/scenario"
+	"github.com/tcplens/tcplens/internal/testcaptures"
+	"github.com/tcplens/tcplens/report"
+)
+
+// ladderRow is one row of a ladder as a user reads it.
+type ladderRow struct {
+	frame          string // "-" for a timer
+	time           string
+	client, server string // the states after the row
+	toServer       bool   // the arrow points right
+	label          string // what the arrow says
+	note           string
+}
+
+// ladderConn is one drawn connection.
+type ladderConn struct {
+	title   string
+	initial [2]string
+	rows    []ladderRow
+	notes   []string // the "!" lines
+}
+
+var (
+	fieldGap   = regexp.MustCompile(`\s{2,}`)
+	arrowLabel = regexp.MustCompile(`^(?:── (.*) ─*▶|◀─* (.*) ──)$`)
+)
+
+// parseLadder reads ladder's output back into connections.
+func parseLadder(t *testing.T, out string) []ladderConn {
+	t.Helper()
+	var conns []ladderConn
+	var c *ladderConn
+	header := false
+	for line := range strings.Lines(out) {
+		line = strings.TrimRight(line, "\n")
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "connection "):
+			conns = append(conns, ladderConn{title: line})
+			c = &conns[len(conns)-1]
+		case c == nil || trimmed == "" || strings.HasPrefix(line, "outcome: "):
+		case strings.HasPrefix(trimmed, "FRAME"):
+			header = true
+		case strings.HasPrefix(trimmed, "! "):
+			c.notes = append(c.notes, strings.TrimPrefix(trimmed, "! "))
+		case header:
+			f := fieldGap.Split(trimmed, -1)
+			if len(f) != 2 {
+				t.Fatalf("initial states line %q", line)
+			}
+			c.initial = [2]string{f[0], f[1]}
+			header = false
+		default:
+			f := fieldGap.Split(trimmed, -1)
+			row := ladderRow{frame: f[0], time: f[1], client: f[2]}
+			if f[0] == "-" {
+				if len(f) != 5 {
+					t.Fatalf("timer row %q", line)
+				}
+				row.server, row.note = f[3], f[4]
+			} else {
+				if len(f) < 5 {
+					t.Fatalf("row %q", line)
+				}
+				m := arrowLabel.FindStringSubmatch(f[3])
+				if m == nil {
+					t.Fatalf("row %q: no arrow in %q", line, f[3])
+				}
+				row.toServer, row.label, row.server = m[1] != "", m[1]+m[2], f[4]
+				if len(f) > 5 {
+					row.note = f[5]
+				}
+			}
+			c.rows = append(c.rows, row)
+		}
+	}
+	return conns
+}
+
+func TestLadderDemoGolden(t *testing.T) {
+	out, _, err := runCLI(t, nil, "ladder", demo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "demo.ladder.golden", out)
+}
+
+// A connection whose final ACK was lost: the client's TIME_WAIT expires
+// (a timer row, 60 s after the FIN that put it there) while the server
+// is still in LAST_ACK and retransmits its FIN, which is marked.
+func TestLadderRows(t *testing.T) {
+	b := scenario.New(scenario.Options{})
+	c := b.Conn("10.0.0.1:40000", "10.0.0.2:80", scenario.ISN(1000, 5000))
+	c.Handshake()                           // 1-3
+	c.Send(scenario.Client, "PA", 10)       // 4
+	c.Send(scenario.Server, "A", 0)         // 5
+	c.Send(scenario.Client, "FA", 0)        // 6
+	fin := c.Send(scenario.Server, "FA", 0) // 7: the client goes to TIME_WAIT
+	c.Drop(scenario.Client, "A", 0)         // the final ACK is not captured
+	b.Advance(time.Second)
+	c.SetNext(scenario.Server, fin.Seq)
+	c.Send(scenario.Server, "FA", 0) // 8: the FIN again
+	b.Advance(70 * time.Second)
+	other := b.Conn("10.0.0.3:40001", "10.0.0.2:80")
+	other.Handshake() // 9-11: time passes for the tracker
+	if b.Err() != nil {
+		t.Fatal(b.Err())
+	}
+	file := filepath.Join(t.TempDir(), "c.pcap")
+	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCLI(t, nil, "ladder", "--conn", "1", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := parseLadder(t, out)
+	if len(conns) != 1 || !strings.Contains(conns[0].title, "client 10.0.0.1:40000, server 10.0.0.2:80") {
+		t.Fatalf("want connection 1 only:\n%s", out)
+	}
+	type r struct {
+		frame, client, server string
+		toServer              bool
+		label, note           string
+	}
+	var got []r
+	for _, row := range conns[0].rows {
+		got = append(got, r{row.frame, row.client, row.server, row.toServer, row.label, row.note})
+	}
+	// The scenario's SYNs carry MSS 1460 and window scale 7: windows after
+	// them are scaled, as Wireshark's calculated window.
+	want := []r{
+		{"1", "SYN_SENT", "LISTEN", true, "[SYN] seq=0 win=65535 len=0 mss=1460", ""},
+		{"2", "SYN_SENT", "SYN_RCVD", false, "[SYN, ACK] seq=0 ack=1 win=65535 len=0 mss=1460", ""},
+		{"3", "ESTABLISHED", "ESTABLISHED", true, "[ACK] seq=1 ack=1 win=8388480 len=0", ""},
+		{"4", "ESTABLISHED", "ESTABLISHED", true, "[PSH, ACK] seq=1 ack=1 win=8388480 len=10", ""},
+		{"5", "ESTABLISHED", "ESTABLISHED", false, "[ACK] seq=1 ack=11 win=8388480 len=0", ""},
+		{"6", "FIN_WAIT_1", "ESTABLISHED", true, "[FIN, ACK] seq=11 ack=1 win=8388480 len=0", ""},
+		{"7", "TIME_WAIT", "CLOSE_WAIT > LAST_ACK", false, "[FIN, ACK] seq=1 ack=12 win=8388480 len=0", ""},
+		{"8", "TIME_WAIT", "LAST_ACK", false, "[FIN, ACK] seq=1 ack=12 win=8388480 len=0", "retransmission"},
+		{"-", "CLOSED", "LAST_ACK", false, "", "timer: time-wait-expired"},
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(r{})); diff != "" {
+		t.Errorf("rows (-want +got):\n%s\n%s", diff, out)
+	}
+	if c := conns[0]; c.initial != [2]string{"CLOSED", "LISTEN"} {
+		t.Errorf("initial states %q", c.initial)
+	}
+	rows := conns[0].rows
+	at7, _ := strconv.ParseFloat(rows[6].time, 64)
+	at, _ := strconv.ParseFloat(rows[len(rows)-1].time, 64)
+	if d := at - at7; d < 59.999 || d > 60.001 {
+		t.Errorf("TIME_WAIT expired %.6f s after frame 7, want 60 s (2*MSL)", d)
+	}
+	if !slices.ContainsFunc(conns[0].notes, func(n string) bool { return strings.HasPrefix(n, "missing-final-ack (warning, server)") }) {
+		t.Errorf("no missing-final-ack line: %q", conns[0].notes)
+	}
+}
+
+// --conn picks connections by read's # column; one that is not there is
+// an error naming it, after what is there was drawn.
+func TestLadderConnSelection(t *testing.T) {
+	out, _, err := runCLI(t, nil, "ladder", "--conn", "3,5", demo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var titles []string
+	for _, c := range parseLadder(t, out) {
+		titles = append(titles, c.title)
+	}
+	want := []string{
+		"connection 3: client 10.213.0.1:40003, server 10.213.0.2:8003",
+		"connection 5: client 10.213.0.1:40005, server 10.213.0.2:8005",
+	}
+	if diff := cmp.Diff(want, titles); diff != "" {
+		t.Errorf("connections drawn (-want +got):\n%s", diff)
+	}
+	out, errOut, err := runCLI(t, nil, "ladder", "--conn", "2", "--conn", "9", demo)
+	if !errors.Is(err, errReported) {
+		t.Errorf("a missing connection: error %v, want the exit status of a failed file", err)
+	}
+	if n := len(parseLadder(t, out)); n != 1 || !strings.Contains(errOut, "no connection 9") {
+		t.Errorf("%d connections drawn, stderr %q; want connection 2 and an error naming 9", n, errOut)
+	}
+	if _, _, err := runCLI(t, nil, "ladder", "--conn", "0", demo); err == nil {
+		t.Error("--conn 0 accepted")
+	}
+}
+
+// On every capture, each connection's ladder goes through the states read
+// reports for it, in order, and has a row for every packet read counts.
+func TestLadderAgreesWithRead(t *testing.T) {
+	for _, file := range testcaptures.All(t) {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			js, _, err := runCLI(t, nil, "read", "-q", "-o", "json", file)
+			if err != nil {
+				t.Skip(err) // a capture read rejects is tested elsewhere
+			}
+			var recs []report.Record
+			if err := json.Unmarshal([]byte(js), &recs); err != nil {
+				t.Fatal(err)
+			}
+			out, _, err := runCLI(t, nil, "ladder", "-q", file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns := parseLadder(t, out)
+			if len(conns) != len(recs) {
+				t.Fatalf("%d ladders, %d records", len(conns), len(recs))
+			}
+			for i, rec := range recs {
+				c := conns[i]
+				if !strings.HasPrefix(c.title, "connection "+strconv.FormatUint(rec.ID, 10)+":") {
+					t.Fatalf("ladder %d is %q, record %d", i, c.title, rec.ID)
+				}
+				packets := 0
+				states := [2][]string{{c.initial[0]}, {c.initial[1]}}
+				for _, row := range c.rows {
+					if row.frame != "-" {
+						packets++
+					}
+					// A cell names every state a packet moved the side
+					// through: "CLOSE_WAIT > LAST_ACK".
+					for side, cell := range [2]string{row.client, row.server} {
+						for s := range strings.SplitSeq(cell, " > ") {
+							if states[side][len(states[side])-1] != s {
+								states[side] = append(states[side], s)
+							}
+						}
+					}
+				}
+				if want := rec.ClientToServer.Packets + rec.ServerToClient.Packets; int64(packets) != want {
+					t.Errorf("connection %d: %d packet rows, read counts %d", rec.ID, packets, want)
+				}
+				if !slices.Equal(states[0], rec.ClientStates) || !slices.Equal(states[1], rec.ServerStates) {
+					t.Errorf("connection %d: ladder states %q / %q, read %q / %q", rec.ID, states[0], states[1], rec.ClientStates, rec.ServerStates)
+				}
+			}
+		})
+	}
+}
