@@ -2,6 +2,7 @@ package tracker_test
 
 import (
 	"encoding/binary"
+	"io"
 	"net/netip"
 	"testing"
 	"time"
@@ -38,9 +39,16 @@ func FuzzTrack(f *testing.F) {
 		}
 		var emitted []*tracker.Conn
 		var want, got []byte
+		ladder := report.NewLadder("fuzz", nil)
 		tr := tracker.New(cfg, func(c *tracker.Conn) {
 			emitted = append(emitted, c)
 			want = report.AppendConn(want, "fuzz", c)
+			ladder.Finish(c)
+		})
+		steps := int64(0)
+		tr.OnStep(func(st tracker.Step) {
+			steps++
+			ladder.Step(st)
 		})
 		// A second tracker releases every connection it hands on, so that
 		// its connections are reused, and parks SYN-only ones: it must
@@ -141,6 +149,12 @@ func FuzzTrack(f *testing.F) {
 		}
 		if packets+tr.Late() != frames {
 			t.Fatalf("connections account for %d segments and %d were late, %d were tracked", packets, tr.Late(), frames)
+		}
+		if steps != packets {
+			t.Errorf("%d steps for the %d segments connections took", steps, packets)
+		}
+		if err := ladder.Write(io.Discard); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
