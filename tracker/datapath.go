@@ -84,7 +84,8 @@ func (c *Conn) classify(s *capture.Segment, from Side) reassembly.Flags {
 		if n := len(c.Anomalies); n <= 255 {
 			c.dpIndex[from][bit] = uint8(n)
 		}
-		c.Anomalies[len(c.Anomalies)-1].Text = c.dataPathText(&c.Anomalies[len(c.Anomalies)-1])
+		// No text yet: finishDataPath writes it with the final count, and
+		// an OnEvent listener gets it from Tracker.events.
 	}
 	return f
 }

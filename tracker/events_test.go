@@ -3,6 +3,7 @@ package tracker_test
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -332,5 +333,36 @@ func TestTimeWaitExpiresWhilePeerOpen(t *testing.T) {
 	}
 	if s := first.State[tracker.Server]; s != tracker.LastAck {
 		t.Errorf("server in %s, want LAST_ACK", s)
+	}
+}
+
+// A data-path anomaly's event says what was seen when it was first seen
+// (one retransmission); the connection's record, handed on at the end,
+// counts them all.
+func TestDataPathEventText(t *testing.T) {
+	b := scenario.New(scenario.Options{})
+	c := b.Conn(pathClient, pathServer)
+	c.Handshake() // 1-3
+	seq := c.Next(fromClient)
+	c.Send(fromClient, "PA", 100) // 4
+	for range 2 {
+		c.SetNext(fromClient, seq)
+		c.Send(fromClient, "PA", 100) // 5, 6: retransmissions
+	}
+	mustBuild(t, b)
+
+	var texts []string
+	run := trackCaptureWith(t, b.Bytes(), pathConfig(t), func(e tracker.Event) {
+		if e.Anomaly != nil && e.Anomaly.ID == tracker.AnomalyRetransmission {
+			texts = append(texts, e.Anomaly.Text)
+		}
+	})
+	if want := []string{"the client retransmitted 1 segment, first at frame 5"}; !slices.Equal(texts, want) {
+		t.Errorf("retransmission events %q, want %q", texts, want)
+	}
+	for _, a := range run.conns[0].Anomalies {
+		if a.ID == tracker.AnomalyRetransmission && a.Text != "the client retransmitted 2 segments, first at frame 5" {
+			t.Errorf("final text %q", a.Text)
+		}
 	}
 }

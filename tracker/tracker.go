@@ -301,7 +301,11 @@ func (t *Tracker) events(c *Conn, nt, na int) {
 		t.onEvent(Event{Conn: c, Transition: &c.Transitions[i]})
 	}
 	for i := na; i < len(c.Anomalies); i++ {
-		t.onEvent(Event{Conn: c, Anomaly: &c.Anomalies[i]})
+		a := &c.Anomalies[i]
+		if a.Text == "" && isDataPath(a.ID) {
+			a.Text = c.dataPathText(a) // as first seen: classify leaves it to the end
+		}
+		t.onEvent(Event{Conn: c, Anomaly: a})
 	}
 }
 
