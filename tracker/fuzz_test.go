@@ -153,7 +153,7 @@ func FuzzTrack(f *testing.F) {
 		if steps != packets {
 			t.Errorf("%d steps for the %d segments connections took", steps, packets)
 		}
-		if err := ladder.Write(io.Discard); err != nil {
+		if err := ladder.Write(io.Discard, report.Summary{File: "fuzz"}); err != nil {
 			t.Fatal(err)
 		}
 	})

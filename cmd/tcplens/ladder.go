@@ -26,7 +26,9 @@ showed them.
 
 --conn picks connections by the # column of tcplens read (repeat it, or
 give a comma-separated list); without it every connection is drawn, which
-for a large capture is best narrowed with --filter.`,
+for a large capture is best narrowed with --filter. Connections are drawn
+in # order, then the footer that read's table has; from standard input or
+a FIFO, each as it ends.`,
 		Example: `  tcplens ladder testdata/demo.pcapng --conn 1
   tcplens ladder --filter 'tcp port 443' capture.pcap`,
 		Args: cobra.MinimumNArgs(1),
@@ -45,20 +47,25 @@ for a large capture is best narrowed with --filter.`,
 			out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			failed := false
 			for i, name := range args {
-				l := report.NewLadder(name, want)
-				set.onStep = l.Step
-				_, err := analyseConns(cmd.Context(), cmd.InOrStdin(), name, set, func(c *tracker.Conn) error {
-					l.Finish(c)
-					return nil
-				})
 				if i > 0 {
 					fmt.Fprintln(out)
 				}
 				if len(args) > 1 {
 					fmt.Fprintf(out, "== %s\n\n", name)
 				}
-				if werr := l.Write(out); werr != nil {
-					return werr
+				l := report.NewLadder(name, want)
+				set.onStep = l.Step
+				// From standard input or a FIFO, which may still be being
+				// written, each connection is drawn as it ends.
+				set.flush = func() error { return l.WriteFinished(out) }
+				sum, err := analyseConns(cmd.Context(), cmd.InOrStdin(), name, set, func(c *tracker.Conn) error {
+					l.Finish(c)
+					return nil
+				})
+				if sum != nil {
+					if werr := l.Write(out, *sum); werr != nil {
+						return werr
+					}
 				}
 				if err != nil {
 					fmt.Fprintln(errOut, "tcplens:", err)

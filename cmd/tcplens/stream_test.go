@@ -17,7 +17,7 @@ import (
 // `tcpdump -w - | tcplens read --format ndjson -`, or the same through a
 // FIFO (`mkfifo p; tcpdump -w p & tcplens read --format ndjson p`): a
 // record comes out as its connection ends, while the capture is still
-// being written, with the default workers too.
+// being written, with the default workers too; and so does a ladder.
 func TestReadStreamsRecords(t *testing.T) {
 	b := scenario.New(scenario.Options{})
 	a := b.Conn("10.0.0.1:40000", "10.0.0.2:80")
@@ -29,8 +29,18 @@ func TestReadStreamsRecords(t *testing.T) {
 	if b.Err() != nil {
 		t.Fatal(b.Err())
 	}
-	for _, via := range []string{"stdin", "fifo"} {
-		t.Run(via, func(t *testing.T) {
+	for _, tc := range []struct {
+		via  string
+		args []string
+		want string // in the first line
+	}{
+		{"stdin", []string{"read", "--format", "ndjson"}, `"client":"10.0.0.1:40000"`},
+		{"fifo", []string{"read", "--format", "ndjson"}, `"client":"10.0.0.1:40000"`},
+		{"stdin", []string{"ladder"}, "connection 1: client 10.0.0.1:40000"},
+		{"fifo", []string{"ladder"}, "connection 1: client 10.0.0.1:40000"},
+	} {
+		via := tc.via
+		t.Run(tc.args[0]+"-"+via, func(t *testing.T) {
 			inR, inW := io.Pipe()
 			arg := "-"
 			var stdin io.Reader = inR
@@ -54,7 +64,7 @@ func TestReadStreamsRecords(t *testing.T) {
 			outR, outW := io.Pipe()
 			done := make(chan error, 1)
 			go func() {
-				done <- run(context.Background(), []string{"read", "--format", "ndjson", arg}, stdin, outW, io.Discard)
+				done <- run(context.Background(), append(tc.args, arg), stdin, outW, io.Discard)
 				outW.Close()
 			}()
 			go inW.Write(b.Bytes()) // and the capture goes on: the pipe stays open
@@ -65,8 +75,8 @@ func TestReadStreamsRecords(t *testing.T) {
 			}()
 			select {
 			case s := <-line:
-				if !strings.Contains(s, `"client":"10.0.0.1:40000"`) {
-					t.Errorf("first record %q, want the reset connection's", s)
+				if !strings.Contains(s, tc.want) {
+					t.Errorf("first line %q, want the reset connection's", s)
 				}
 			case <-time.After(10 * time.Second):
 				t.Fatal("no record while the capture was still open")
