@@ -49,7 +49,7 @@ type Conn struct {
 	Key         capture.Key
 	Client      netip.AddrPort
 	Server      netip.AddrPort
-	Incarnation int // 1 for the first connection on this 4-tuple in the capture
+	Incarnation int // 1, or one more than the connection before it on this 4-tuple while the tracker remembered that one
 
 	Start, Last           time.Time
 	FirstFrame, LastFrame int64
