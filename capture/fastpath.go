@@ -90,7 +90,7 @@ options:
 	seg.Src = netip.AddrPortFrom(src, binary.BigEndian.Uint16(tcp[0:2]))
 	seg.Dst = netip.AddrPortFrom(dst, binary.BigEndian.Uint16(tcp[2:4]))
 	seg.Seq, seg.Ack = binary.BigEndian.Uint32(tcp[4:8]), binary.BigEndian.Uint32(tcp[8:12])
-	seg.Flags = Flags(tcp[13]) // the header's bit order is Flags' order
+	seg.Flags = Flags(tcp[12]&1)<<8 | Flags(tcp[13]) // the header's bit order is Flags' order
 	seg.Window = binary.BigEndian.Uint16(tcp[14:16])
 	seg.PayloadLen = ipPayload - hdr
 	seg.CapturedPayload = min(len(tcp)-hdr, seg.PayloadLen)

@@ -18,6 +18,9 @@ const (
 	URG
 	ECE
 	CWR
+	// AE is Accurate ECN's bit (RFC 9768; the ECN nonce's NS before),
+	// the lowest bit of the header byte before the other flags.
+	AE
 )
 
 // Has reports whether all bits of f2 are set in f.
@@ -37,7 +40,7 @@ func (f Flags) AppendTo(b []byte) []byte {
 	for _, c := range [...]struct {
 		bit Flags
 		ch  byte
-	}{{FIN, 'F'}, {SYN, 'S'}, {RST, 'R'}, {PSH, 'P'}, {ACK, '.'}, {URG, 'U'}, {ECE, 'E'}, {CWR, 'W'}} {
+	}{{FIN, 'F'}, {SYN, 'S'}, {RST, 'R'}, {PSH, 'P'}, {ACK, '.'}, {URG, 'U'}, {ECE, 'E'}, {CWR, 'W'}, {AE, 'e'}} {
 		if f&c.bit != 0 {
 			b = append(b, c.ch)
 		}

@@ -80,7 +80,7 @@ func tcpFlags(t *layers.TCP) Flags {
 	for _, b := range [...]struct {
 		set bool
 		f   Flags
-	}{{t.FIN, FIN}, {t.SYN, SYN}, {t.RST, RST}, {t.PSH, PSH}, {t.ACK, ACK}, {t.URG, URG}, {t.ECE, ECE}, {t.CWR, CWR}} {
+	}{{t.FIN, FIN}, {t.SYN, SYN}, {t.RST, RST}, {t.PSH, PSH}, {t.ACK, ACK}, {t.URG, URG}, {t.ECE, ECE}, {t.CWR, CWR}, {t.NS, AE}} {
 		if b.set {
 			f |= b.f
 		}

@@ -340,7 +340,7 @@ func flagNames(f capture.Flags) string {
 	for _, c := range [...]struct {
 		bit  capture.Flags
 		name string
-	}{{capture.FIN, "FIN"}, {capture.SYN, "SYN"}, {capture.RST, "RST"}, {capture.PSH, "PSH"}, {capture.ACK, "ACK"}, {capture.URG, "URG"}, {capture.ECE, "ECE"}, {capture.CWR, "CWR"}} {
+	}{{capture.FIN, "FIN"}, {capture.SYN, "SYN"}, {capture.RST, "RST"}, {capture.PSH, "PSH"}, {capture.ACK, "ACK"}, {capture.URG, "URG"}, {capture.ECE, "ECE"}, {capture.CWR, "CWR"}, {capture.AE, "AE"}} {
 		if f&c.bit != 0 {
 			names = append(names, c.name)
 		}

@@ -349,10 +349,10 @@ func TestLadderAgreesWithRead(t *testing.T) {
 	}
 }
 
-// The arrows' numbers are Wireshark's: on every capture, each packet's
-// relative sequence and acknowledgment numbers, payload length and window
-// are the ones tshark shows, with two exceptions that are not about
-// numbering. A connection tcplens began anew without a SYN (the 4-tuple
+// The arrows are Wireshark's: on every capture, each packet's flags (AE
+// included), relative sequence and acknowledgment numbers, payload length
+// and window are the ones tshark shows, with two exceptions that are not
+// about numbering. A connection tcplens began anew without a SYN (the 4-tuple
 // came back after the idle timeout) is still one stream to Wireshark,
 // whose numbers go on from the old one. And where a SYN is missing,
 // Wireshark may still scale the window (guessing the factor); tcplens
@@ -383,7 +383,7 @@ func compareLadderWithTshark(t *testing.T, tshark, file string, compared *atomic
 		t.Skip(err) // a capture ladder rejects is tested elsewhere
 	}
 	cmd := exec.Command(tshark, "-r", file, "-Y", "tcp", "-T", "fields", "-e", "frame.number",
-		"-e", "tcp.seq", "-e", "tcp.ack", "-e", "tcp.len", "-e", "tcp.window_size")
+		"-e", "tcp.seq", "-e", "tcp.ack", "-e", "tcp.len", "-e", "tcp.window_size", "-e", "tcp.flags")
 	fields, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("tshark: %v", err)
@@ -418,6 +418,9 @@ func compareLadderWithTshark(t *testing.T, tshark, file string, compared *atomic
 				continue
 			}
 			compared.Add(1)
+			if flags := tsharkFlagNames(t, w[4]); !strings.HasPrefix(row.label, flags+" ") {
+				t.Errorf("%s frame %s: %q, tshark's flags %s", c.title, row.frame, row.label, flags)
+			}
 			for _, m := range number.FindAllStringSubmatch(row.label, -1) {
 				var ws string
 				switch m[1] {
@@ -439,6 +442,22 @@ func compareLadderWithTshark(t *testing.T, tshark, file string, compared *atomic
 			}
 		}
 	}
+}
+
+// tsharkFlagNames spells tshark's tcp.flags (hex, 12 bits) as the
+// ladder does: "[SYN, ECE, CWR, AE]".
+func tsharkFlagNames(t *testing.T, hex string) string {
+	v, err := strconv.ParseUint(strings.TrimPrefix(hex, "0x"), 16, 16)
+	if err != nil {
+		t.Fatalf("tcp.flags %q: %v", hex, err)
+	}
+	var names []string
+	for bit, name := range []string{"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "AE"} {
+		if v&(1<<bit) != 0 {
+			names = append(names, name)
+		}
+	}
+	return "[" + strings.Join(names, ", ") + "]"
 }
 
 // hasSYN reports whether a connection's ladder has a SYN.
