@@ -20,14 +20,20 @@ import (
 // draws every such connection as a ladder diagram: the client's column on
 // the left, the server's on the right, one arrow per packet, as
 // Wireshark's flow graph does, with the state each side is in after each
-// packet.
+// packet. Connections are drawn in id order as soon as every earlier one
+// has been, so that a capture of many short connections does not hold
+// them all.
 type Ladder struct {
+	w        *bufio.Writer // keeps the first write error
 	file     string
 	want     map[uint64]bool // nil: every connection
+	order    []uint64        // want's ids in order; nil: every id from 1
+	next     int             // the next connection to draw: an index in order, or (order nil) its id - 1
+	stream   bool            // drawing in the order connections finish (DrawFinished)
 	first    time.Time       // the first segment's time: TIME is relative to it, like the table's START
 	open     map[*tracker.Conn][]ladderRow
-	done     []*ladderConn // finished, not yet drawn
-	drawn    map[uint64]bool
+	ready    map[uint64]*ladderConn // finished, not drawn yet
+	drawn    map[uint64]bool        // ids asked for that were drawn
 	outcomes outcomeCounts
 }
 
@@ -37,46 +43,54 @@ type ladderConn struct {
 	rows    []ladderRow
 	initial [2]tracker.State
 	timers  []ladderTimer
+	// through holds, for the rows whose packet moved a side through more
+	// than one state (a FIN that acknowledges the peer's FIN: CLOSE_WAIT,
+	// then LAST_ACK), every state the side entered; nil for the other side.
+	through map[int][2][]tracker.State
 }
 
-// ladderRow is one packet of a connection.
+// ladderRow is one packet of a connection: 48 bytes, as a ladder of
+// every connection holds the rows of all those not drawn yet.
 type ladderRow struct {
 	frame    int64
-	at       time.Time
-	from     tracker.Side
-	flags    capture.Flags
+	at       time.Duration // since Ladder.first
 	seq, ack uint32
-	payload  int
 	window   uint32 // scaled, where both SYNs allowed it
+	payload  int32
+	flags    capture.Flags
 	mss      uint16
 	found    reassembly.Flags
-	// states are both sides' states after the packet; through holds, for
-	// a side the packet moved through more than one state (a FIN that
-	// acknowledges the peer's FIN: CLOSE_WAIT, then LAST_ACK), every
-	// state it entered, nil otherwise. Both are worked out when the
-	// connection has finished, from its transitions.
-	states  [2]tracker.State
-	through [2][]tracker.State
+	from     tracker.Side
+	// states are both sides' states after the packet, worked out when
+	// the connection has finished, from its transitions.
+	states [2]tracker.State
 }
 
 // ladderTimer is a transition a timer caused, not a packet.
 type ladderTimer struct {
-	at   time.Time
+	at   time.Duration // since Ladder.first
 	side tracker.Side
 	to   tracker.State
 	rule tracker.Rule
 }
 
-// NewLadder returns a Ladder of the connections with the given ids (the
-// table's # column) of capture file, or of every connection if there are
-// none.
-func NewLadder(file string, ids []uint64) *Ladder {
-	l := &Ladder{file: file, open: make(map[*tracker.Conn][]ladderRow), drawn: make(map[uint64]bool)}
+// NewLadder returns a Ladder that draws to w the connections with the
+// given ids (the table's # column) of capture file, or every connection
+// if there are none.
+func NewLadder(w io.Writer, file string, ids []uint64) *Ladder {
+	l := &Ladder{
+		w: bufio.NewWriter(w), file: file, open: make(map[*tracker.Conn][]ladderRow),
+		ready: make(map[uint64]*ladderConn), drawn: make(map[uint64]bool),
+	}
 	if len(ids) > 0 {
 		l.want = make(map[uint64]bool, len(ids))
 		for _, id := range ids {
 			l.want[id] = true
 		}
+		for id := range l.want {
+			l.order = append(l.order, id)
+		}
+		slices.Sort(l.order)
 	}
 	return l
 }
@@ -91,15 +105,16 @@ func (l *Ladder) Step(st tracker.Step) {
 		return
 	}
 	l.open[c] = append(l.open[c], ladderRow{
-		frame: s.Frame, at: s.Time, from: st.From, flags: s.Flags,
-		seq: s.Seq, ack: s.Ack, payload: s.PayloadLen, mss: s.MSS,
+		frame: s.Frame, at: s.Time.Sub(l.first), from: st.From, flags: s.Flags,
+		seq: s.Seq, ack: s.Ack, payload: int32(s.PayloadLen), mss: s.MSS,
 		window: c.Dir[st.From].ScaledWindow(&c.Dir[st.From.Peer()]),
 		found:  st.Findings,
 	})
 }
 
-// Finish takes a finished connection; call it from the tracker's emit,
-// before the connection is released.
+// Finish takes a finished connection, and draws it if every connection
+// before it has been; call it from the tracker's emit, before the
+// connection is released.
 func (l *Ladder) Finish(c *tracker.Conn) {
 	l.outcomes.add(c.Outcome().ID)
 	rows, ok := l.open[c]
@@ -108,8 +123,23 @@ func (l *Ladder) Finish(c *tracker.Conn) {
 	}
 	delete(l.open, c)
 	lc := &ladderConn{rec: NewRecord(l.file, c), rows: rows, initial: c.Initial}
-	lc.replay(c)
-	l.done = append(l.done, lc)
+	lc.replay(c, l.first)
+	l.ready[c.ID] = lc
+	for !l.stream {
+		id := uint64(l.next) + 1
+		if l.order != nil {
+			if l.next == len(l.order) {
+				return
+			}
+			id = l.order[l.next]
+		}
+		lc := l.ready[id]
+		if lc == nil {
+			return
+		}
+		l.draw(lc)
+		l.next++
+	}
 }
 
 // replay works out the states after each packet from c's transitions, in
@@ -117,31 +147,36 @@ func (l *Ladder) Finish(c *tracker.Conn) {
 // its own time when the connection is next looked at, after packets that
 // came later, which a snapshot of the states at each packet would show in
 // the wrong state.
-func (lc *ladderConn) replay(c *tracker.Conn) {
+func (lc *ladderConn) replay(c *tracker.Conn, first time.Time) {
 	var byFrame []tracker.Transition // in frame order, as they were inferred
 	for _, tr := range c.Transitions {
 		if tr.Frame == 0 {
-			lc.timers = append(lc.timers, ladderTimer{at: c.Time(tr.Offset), side: tr.Side, to: tr.To, rule: tr.Rule})
+			lc.timers = append(lc.timers, ladderTimer{at: c.Time(tr.Offset).Sub(first), side: tr.Side, to: tr.To, rule: tr.Rule})
 		} else {
 			byFrame = append(byFrame, tr)
 		}
 	}
-	slices.SortStableFunc(lc.timers, func(a, b ladderTimer) int { return a.at.Compare(b.at) })
+	slices.SortStableFunc(lc.timers, func(a, b ladderTimer) int { return cmp.Compare(a.at, b.at) })
 	states, t, next := c.Initial, 0, 0
 	for i := range lc.rows {
 		row := &lc.rows[i]
-		for ; t < len(lc.timers) && lc.timers[t].at.Before(row.at); t++ {
+		for ; t < len(lc.timers) && lc.timers[t].at < row.at; t++ {
 			states[lc.timers[t].side] = lc.timers[t].to
 		}
-		first := next
+		from := next
 		var n [2]int
 		for ; next < len(byFrame) && byFrame[next].Frame <= row.frame; next++ {
 			states[byFrame[next].Side] = byFrame[next].To
 			n[byFrame[next].Side]++
 		}
-		for _, tr := range byFrame[first:next] {
+		for _, tr := range byFrame[from:next] {
 			if n[tr.Side] > 1 {
-				row.through[tr.Side] = append(row.through[tr.Side], tr.To)
+				if lc.through == nil {
+					lc.through = make(map[int][2][]tracker.State)
+				}
+				th := lc.through[i]
+				th[tr.Side] = append(th[tr.Side], tr.To)
+				lc.through[i] = th
 			}
 		}
 		row.states = states
@@ -151,43 +186,54 @@ func (lc *ladderConn) replay(c *tracker.Conn) {
 // Missing returns the ids asked for that no connection had, in order.
 func (l *Ladder) Missing() []uint64 {
 	var out []uint64
-	for id := range l.want {
-		if !l.drawn[id] && !slices.ContainsFunc(l.done, func(lc *ladderConn) bool { return lc.rec.ID == id }) {
+	for _, id := range l.order {
+		if !l.drawn[id] {
 			out = append(out, id)
 		}
 	}
-	slices.Sort(out)
 	return out
 }
 
-// WriteFinished draws the connections finished so far, in the order they
-// finished: for a capture still being written (standard input, a FIFO),
-// each is drawn as it ends.
-func (l *Ladder) WriteFinished(w io.Writer) error {
-	bw := bufio.NewWriter(w)
-	for _, lc := range l.done {
+// draw draws lc and forgets it.
+func (l *Ladder) draw(lc *ladderConn) {
+	delete(l.ready, lc.rec.ID)
+	if l.want != nil {
 		l.drawn[lc.rec.ID] = true
-		lc.write(bw, l.first)
-		bw.WriteString("\n")
 	}
-	l.done = l.done[:0]
-	return bw.Flush()
+	lc.write(l.w)
+	l.w.WriteString("\n")
 }
 
-// Write draws the connections not drawn yet, in id order, then the
+// DrawFinished draws every finished connection not drawn yet, and from
+// then on each one as it finishes: for a capture still being written
+// (standard input, a FIFO), where a connection that stays open would hold
+// back every later one.
+func (l *Ladder) DrawFinished() error {
+	l.stream = true
+	ids := make([]uint64, 0, len(l.ready))
+	for id := range l.ready {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		l.draw(l.ready[id])
+	}
+	return l.w.Flush()
+}
+
+// Close draws the connections not drawn yet, in id order, then the
 // footer that read's table has: the file's packets, connections by
 // outcome, and the packets not tracked (late segments among them, which
-// no ladder shows: they came after their connection was drawn).
-func (l *Ladder) Write(w io.Writer, sum Summary) error {
-	slices.SortFunc(l.done, func(a, b *ladderConn) int { return cmp.Compare(a.rec.ID, b.rec.ID) })
-	if err := l.WriteFinished(w); err != nil {
-		return err
-	}
-	return writeFooter(w, &l.outcomes, sum)
+// no ladder shows: they came after their connection was drawn). It
+// returns the first error writing met.
+func (l *Ladder) Close(sum Summary) error {
+	l.DrawFinished()
+	writeFooter(l.w, &l.outcomes, sum)
+	return l.w.Flush()
 }
 
 // write draws one connection.
-func (lc *ladderConn) write(w *bufio.Writer, first time.Time) {
+func (lc *ladderConn) write(w *bufio.Writer) {
 	r := &lc.rec
 	client := r.Client
 	if r.RoleGuessed {
@@ -208,7 +254,7 @@ func (lc *ladderConn) write(w *bufio.Writer, first time.Time) {
 	for _, l := range labels {
 		width = max(width, utf8.RuneCountInString(l)+6)
 	}
-	timeCol := func(t time.Time) string { return strconv.FormatFloat(t.Sub(first).Seconds(), 'f', 6, 64) }
+	timeCol := func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 6, 64) }
 	timeWidth := len("TIME")
 	for _, row := range lc.rows {
 		timeWidth = max(timeWidth, len(timeCol(row.at)))
@@ -221,7 +267,7 @@ func (lc *ladderConn) write(w *bufio.Writer, first time.Time) {
 	stateWidth := [2]int{len("ESTABLISHED"), len("ESTABLISHED")}
 	for i := range lc.rows {
 		for side := range stateWidth {
-			stateWidth[side] = max(stateWidth[side], len(lc.rows[i].state(tracker.Side(side))))
+			stateWidth[side] = max(stateWidth[side], len(lc.state(i, tracker.Side(side))))
 		}
 	}
 	line := func(frame, at, left, arrow, right, note string) {
@@ -255,7 +301,7 @@ func (lc *ladderConn) write(w *bufio.Writer, first time.Time) {
 		line("-", timeCol(tm.at), states[tracker.Client].String(), "", states[tracker.Server].String(), "timer: "+tm.rule.String())
 	}
 	for i, row := range lc.rows {
-		for ; t < len(lc.timers) && lc.timers[t].at.Before(row.at); t++ {
+		for ; t < len(lc.timers) && lc.timers[t].at < row.at; t++ {
 			timer(lc.timers[t])
 		}
 		var arrow string
@@ -266,7 +312,7 @@ func (lc *ladderConn) write(w *bufio.Writer, first time.Time) {
 			arrow = "◀" + strings.Repeat("─", pad) + " " + labels[i] + " ──"
 		}
 		states = row.states
-		line(strconv.FormatInt(row.frame, 10), timeCol(row.at), row.state(tracker.Client), arrow, row.state(tracker.Server), strings.Join(row.found.Names(), ", "))
+		line(strconv.FormatInt(row.frame, 10), timeCol(row.at), lc.state(i, tracker.Client), arrow, lc.state(i, tracker.Server), strings.Join(row.found.Names(), ", "))
 		for len(anomalies) > 0 && anomalies[0].Frame <= row.frame {
 			anomaly(&anomalies[0])
 			anomalies = anomalies[1:]
@@ -283,15 +329,16 @@ func (lc *ladderConn) write(w *bufio.Writer, first time.Time) {
 	}
 }
 
-// state is what the row's column of side says: the state side is in
-// after the packet, or every state it entered at the packet.
-func (row *ladderRow) state(side tracker.Side) string {
-	if row.through[side] == nil {
-		return row.states[side].String()
+// state is what row i's column of side says: the state side is in after
+// the packet, or every state it entered at the packet.
+func (lc *ladderConn) state(i int, side tracker.Side) string {
+	through := lc.through[i][side]
+	if through == nil {
+		return lc.rows[i].states[side].String()
 	}
-	names := make([]string, len(row.through[side]))
-	for i, s := range row.through[side] {
-		names[i] = s.String()
+	names := make([]string, len(through))
+	for j, s := range through {
+		names[j] = s.String()
 	}
 	return strings.Join(names, " > ")
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/tcplens/tcplens/tracker"
 )
@@ -114,5 +115,13 @@ func TestTableRowStart(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "│ 1.500000 │") {
 		t.Errorf("START not 1.500000:\n%s", b.String())
+	}
+}
+
+// A ladder of every connection holds the rows of the connections not
+// drawn yet: a row is kept to 48 bytes (it was 112).
+func TestLadderRowSize(t *testing.T) {
+	if n := unsafe.Sizeof(ladderRow{}); n > 48 {
+		t.Errorf("ladderRow is %d bytes, want at most 48", n)
 	}
 }

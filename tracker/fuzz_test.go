@@ -39,7 +39,7 @@ func FuzzTrack(f *testing.F) {
 		}
 		var emitted []*tracker.Conn
 		var want, got []byte
-		ladder := report.NewLadder("fuzz", nil)
+		ladder := report.NewLadder(io.Discard, "fuzz", nil)
 		tr := tracker.New(cfg, func(c *tracker.Conn) {
 			emitted = append(emitted, c)
 			want = report.AppendConn(want, "fuzz", c)
@@ -153,7 +153,7 @@ func FuzzTrack(f *testing.F) {
 		if steps != packets {
 			t.Errorf("%d steps for the %d segments connections took", steps, packets)
 		}
-		if err := ladder.Write(io.Discard, report.Summary{File: "fuzz"}); err != nil {
+		if err := ladder.Close(report.Summary{File: "fuzz"}); err != nil {
 			t.Fatal(err)
 		}
 	})

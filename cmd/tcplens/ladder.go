@@ -27,8 +27,8 @@ showed them.
 --conn picks connections by the # column of tcplens read (repeat it, or
 give a comma-separated list); without it every connection is drawn, which
 for a large capture is best narrowed with --filter. Connections are drawn
-in # order, then the footer that read's table has; from standard input or
-a FIFO, each as it ends.`,
+in # order (each as soon as those before it are done), then the footer
+that read's table has; from standard input or a FIFO, each as it ends.`,
 		Example: `  tcplens ladder testdata/demo.pcapng --conn 1
   tcplens ladder --filter 'tcp port 443' capture.pcap`,
 		Args: cobra.MinimumNArgs(1),
@@ -53,17 +53,17 @@ a FIFO, each as it ends.`,
 				if len(args) > 1 {
 					fmt.Fprintf(out, "== %s\n\n", name)
 				}
-				l := report.NewLadder(name, want)
+				l := report.NewLadder(out, name, want)
 				set.onStep = l.Step
 				// From standard input or a FIFO, which may still be being
 				// written, each connection is drawn as it ends.
-				set.flush = func() error { return l.WriteFinished(out) }
+				set.flush = l.DrawFinished
 				sum, err := analyseConns(cmd.Context(), cmd.InOrStdin(), name, set, func(c *tracker.Conn) error {
 					l.Finish(c)
 					return nil
 				})
 				if sum != nil {
-					if werr := l.Write(out, *sum); werr != nil {
+					if werr := l.Close(*sum); werr != nil {
 						return werr
 					}
 				}
