@@ -137,7 +137,7 @@ func AppendConnTail(b []byte, c *tracker.Conn) []byte {
 		}
 		b = strconv.AppendInt(b, t.Frame, 10)
 		b = append(b, `,"time":`...)
-		b = tc.appendTime(b, c.Time(t.Offset))
+		b = tc.appendOffset(b, c.Start, t.Offset)
 		b = append(b, ruleTails[t.Rule]...)
 	}
 	return append(b, "]}\n"...)
@@ -190,6 +190,30 @@ type timeCache struct {
 	sec  int64
 	text [19]byte // "2006-01-02T15:04:05"
 	ok   bool
+}
+
+// appendOffset appends the time d after start, as appendTime does, without
+// building it: a record's transitions keep their times as offsets from
+// its start, and most fall in the second the cache holds.
+func (tc *timeCache) appendOffset(b []byte, start time.Time, d time.Duration) []byte {
+	if !tc.ok || start.Location() != time.UTC {
+		return tc.appendTime(b, start.Add(d))
+	}
+	ns := int64(start.Nanosecond()) + int64(d)%1e9
+	sec := start.Unix() + int64(d)/1e9
+	switch {
+	case ns >= 1e9:
+		sec, ns = sec+1, ns-1e9
+	case ns < 0:
+		sec, ns = sec-1, ns+1e9
+	}
+	if sec != tc.sec {
+		return tc.appendTime(b, start.Add(d))
+	}
+	b = append(b, '"')
+	b = append(b, tc.text[:]...)
+	b = appendFraction(b, int(ns))
+	return append(b, 'Z', '"')
 }
 
 // appendTime is appendTime through the cache.

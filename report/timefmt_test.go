@@ -64,3 +64,29 @@ func TestTimeCacheMatchesTime(t *testing.T) {
 		}
 	}
 }
+
+// A transition's time, appended from its connection's start and its
+// offset, is the same text as the time itself: offsets within the cached
+// second, across it, negative, and starts before 1970, at the end of year
+// 9999 and in another zone.
+func FuzzAppendOffset(f *testing.F) {
+	for _, seed := range [][3]int64{
+		{1700000000, 999999999, 1}, {1700000000, 5, -6}, {1700000000, 0, int64(3 * time.Second)},
+		{-1, 999999999, 2}, {253402300799, 999999999, 1}, {1700000000, 123456789, int64(-2 * time.Second)},
+	} {
+		f.Add(seed[0], seed[1], seed[2], false)
+	}
+	f.Add(int64(1700000000), int64(0), int64(1500), true)
+	f.Fuzz(func(t *testing.T, sec, nsec, d int64, zone bool) {
+		start := time.Unix(sec, nsec).UTC()
+		if zone {
+			start = start.In(time.FixedZone("x", 3600))
+		}
+		var tc timeCache
+		tc.appendTime(nil, start) // the record's start fills the cache
+		want := `"` + start.Add(time.Duration(d)).Format(time.RFC3339Nano) + `"`
+		if got := string(tc.appendOffset(nil, start, time.Duration(d))); got != want {
+			t.Fatalf("%v + %v: got %s, want %s", start, time.Duration(d), got, want)
+		}
+	})
+}
