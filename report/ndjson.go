@@ -262,6 +262,9 @@ func dateTime(t time.Time) ([19]byte, bool) {
 		byte('0' + sec/10), byte('0' + sec%10)}, true
 }
 
+// digitPairs holds "00" to "99".
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
 // appendFraction appends ".123" for 123 ms, nothing for 0, as RFC3339Nano
 // does: trailing zeros dropped.
 func appendFraction(b []byte, ns int) []byte {
@@ -270,9 +273,12 @@ func appendFraction(b []byte, ns int) []byte {
 	}
 	var frac [10]byte
 	frac[0] = '.'
-	for i := 9; i >= 1; i-- {
-		frac[i] = byte('0' + ns%10)
-		ns /= 10
+	frac[9] = byte('0' + ns%10)
+	ns /= 10
+	for i := 8; i >= 2; i -= 2 { // two digits at a time
+		d := ns % 100 * 2
+		frac[i-1], frac[i] = digitPairs[d], digitPairs[d+1]
+		ns /= 100
 	}
 	n := 10
 	for frac[n-1] == '0' {
@@ -307,12 +313,21 @@ const hexDigits = "0123456789abcdef"
 
 // appendString appends s as a JSON string exactly as encoding/json does
 // with its default HTML escaping.
+// plainJSON says which ASCII bytes encoding/json writes as they are:
+// not control characters, quotes, backslashes or its HTML-escaped <, >, &.
+var plainJSON = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if plainJSON[c] {
 				i++
 				continue
 			}
