@@ -2,6 +2,7 @@ package report
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -268,23 +269,26 @@ const digitPairs = "000102030405060708091011121314151617181920212223242526272829
 // appendFraction appends ".123" for 123 ms, nothing for 0, as RFC3339Nano
 // does: trailing zeros dropped.
 func appendFraction(b []byte, ns int) []byte {
-	if ns == 0 {
-		return b
+	if ns <= 0 || ns >= 1e9 {
+		return b // 0, or not a time's nanoseconds
 	}
-	var frac [10]byte
+	v := uint32(ns)
+	n := len(b)
+	b = slices.Grow(b, 10)[:n+10]
+	frac := b[n : n+10 : n+10]
 	frac[0] = '.'
-	frac[9] = byte('0' + ns%10)
-	ns /= 10
+	frac[9] = byte('0' + v%10)
+	v /= 10
 	for i := 8; i >= 2; i -= 2 { // two digits at a time
-		d := ns % 100 * 2
+		d := v % 100 * 2
 		frac[i-1], frac[i] = digitPairs[d], digitPairs[d+1]
-		ns /= 100
+		v /= 100
 	}
-	n := 10
-	for frac[n-1] == '0' {
-		n--
+	end := 10
+	for frac[end-1] == '0' {
+		end--
 	}
-	return append(b, frac[:n]...)
+	return b[:n+end]
 }
 
 // appendFloat appends f as encoding/json does for a float64.
