@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -79,6 +80,10 @@ type Reader struct {
 	Stats    Stats
 	Problems []Problem // the first malformed packets, with why
 
+	firstTCP time.Time // see FirstTCP
+	sawTCP   bool
+	scratch  Segment // decodes frames Filter rejected, until the first TCP one
+
 	// Filter, when set, is asked about every frame before it is decoded;
 	// frames it rejects are counted in Stats.Filtered and nothing else.
 	Filter func(data []byte, link layers.LinkType) bool
@@ -104,6 +109,12 @@ func Open(name string) (*Reader, error) {
 	}
 	return r, nil
 }
+
+// FirstTCP returns the time of the file's first frame that holds a TCP
+// segment, whether or not Filter selected it (a time column counts from
+// it, as Wireshark's counts from the first frame whatever its display
+// filter shows), and whether there was one among the frames read so far.
+func (r *Reader) FirstTCP() (time.Time, bool) { return r.firstTCP, r.sawTCP }
 
 // Size returns the size of the file Open opened, if it is a regular file
 // (for a gzipped capture, the compressed size, as BytesRead counts), else 0.
@@ -210,6 +221,11 @@ func (r *Reader) Next(seg *Segment) error {
 		}
 		if r.Filter != nil && !r.Filter(data, link) {
 			r.Stats.Filtered++
+			// Times count from the file's first TCP segment, filter or
+			// not: decoded only until it is found.
+			if !r.sawTCP && r.dec.Decode(data, link, &r.scratch) == ReasonNone {
+				r.sawTCP, r.firstTCP = true, ci.Timestamp
+			}
 			continue
 		}
 		reason := r.dec.Decode(data, link, seg)
@@ -217,6 +233,9 @@ func (r *Reader) Next(seg *Segment) error {
 		switch reason {
 		case ReasonNone:
 			seg.Frame, seg.Time, seg.Interface = r.frame, ci.Timestamp, ci.InterfaceIndex
+			if !r.sawTCP {
+				r.sawTCP, r.firstTCP = true, ci.Timestamp
+			}
 			return nil
 		case ReasonMalformed, ReasonMalformedTCP:
 			if len(r.Problems) < maxProblems {

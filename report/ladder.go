@@ -30,7 +30,8 @@ type Ladder struct {
 	order    []uint64        // want's ids in order; nil: every id from 1
 	next     int             // the next connection to draw: an index in order, or (order nil) its id - 1
 	stream   bool            // drawing in the order connections finish (DrawFinished)
-	first    time.Time       // the first segment's time: TIME is relative to it, like the table's START
+	first    time.Time       // TIME is relative to it (SetFirst)
+	firstSet bool
 	open     map[*tracker.Conn][]ladderRow
 	ready    map[uint64]*ladderConn // finished, not drawn yet
 	drawn    map[uint64]bool        // ids asked for that were drawn
@@ -95,11 +96,16 @@ func NewLadder(w io.Writer, file string, ids []uint64) *Ladder {
 	return l
 }
 
+// SetFirst sets the time TIME counts from, as the table's START does: the
+// file's first TCP segment, also where a filter left it out. Without it,
+// TIME counts from the first segment Step is given.
+func (l *Ladder) SetFirst(t time.Time) { l.first, l.firstSet = t, true }
+
 // Step records one packet; it is a tracker's OnStep.
 func (l *Ladder) Step(st tracker.Step) {
 	s, c := st.Segment, st.Conn
-	if l.first.IsZero() {
-		l.first = s.Time
+	if !l.firstSet {
+		l.SetFirst(s.Time)
 	}
 	if l.want != nil && !l.want[c.ID] {
 		return

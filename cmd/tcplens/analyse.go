@@ -39,6 +39,9 @@ type settings struct {
 	// onStep, when set, is handed every segment a connection takes
 	// (tracker.OnStep); the capture is then read by one tracker.
 	onStep func(tracker.Step)
+	// onFirst, when set, is told the time START counts from (the file's
+	// first TCP segment) before the first segment is tracked.
+	onFirst func(time.Time)
 }
 
 func (o *trackerFlags) register(f *pflag.FlagSet) {
@@ -164,6 +167,7 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, set setting
 	// spares a copy per packet.
 	slots, _ := t.(interface{ Slot() *capture.Segment })
 	var scratch capture.Segment
+	firstSet := false
 	// Every 65,536 frames read, filtered and non-TCP ones included (Next
 	// returns only segments, so the count can pass a multiple unseen).
 	check := r.Stats.Packets + 65536
@@ -175,8 +179,14 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, set setting
 		if err = r.Next(seg); err != nil {
 			break
 		}
-		if sum.First.IsZero() {
-			sum.First = seg.Time
+		if !firstSet {
+			// The file's first TCP segment, which a filter may have left
+			// out: START and the ladder's TIME count from it.
+			sum.First, _ = r.FirstTCP()
+			firstSet = true
+			if set.onFirst != nil {
+				set.onFirst(sum.First)
+			}
 		}
 		t.Track(seg)
 		if r.Stats.Packets >= check {

@@ -55,6 +55,7 @@ that read's table has; from standard input or a FIFO, each as it ends.`,
 				}
 				l := report.NewLadder(out, name, want)
 				set.onStep = l.Step
+				set.onFirst = l.SetFirst
 				// From standard input or a FIFO, which may still be being
 				// written, each connection is drawn as it ends.
 				set.flush = l.DrawFinished

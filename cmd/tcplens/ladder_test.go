@@ -464,3 +464,34 @@ func tsharkFlagNames(t *testing.T, hex string) string {
 func hasSYN(c ladderConn) bool {
 	return slices.ContainsFunc(c.rows, func(r ladderRow) bool { return strings.Contains(r.label, "SYN") })
 }
+
+// A filter keeps times as they are: START and the ladder's TIME count
+// from the file's first TCP segment, also when the filter leaves it out,
+// as frame numbers stay the file's (and as Wireshark's time column does
+// under a display filter).
+func TestFilterKeepsTimes(t *testing.T) {
+	start := func(args ...string) string {
+		out, _, err := runCLI(t, nil, append([]string{"read"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.Lines(out) {
+			if f := strings.Split(line, "│"); len(f) > 4 && strings.Contains(f[3], ":8003") {
+				return strings.TrimSpace(f[4])
+			}
+		}
+		t.Fatalf("no row for port 8003:\n%s", out)
+		return ""
+	}
+	if all, filtered := start(demo), start("-f", "port 8003", demo); all != filtered || all == "0.000000" {
+		t.Errorf("START of the port 8003 connection: %s unfiltered, %s filtered", all, filtered)
+	}
+	out, _, err := runCLI(t, nil, "ladder", "-f", "port 8003", demo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := parseLadder(t, out)
+	if len(conns) != 1 || conns[0].rows[0].frame != "21" || conns[0].rows[0].time != "0.502583" {
+		t.Errorf("filtered ladder: want frame 21 at 0.502583 s:\n%s", out)
+	}
+}
