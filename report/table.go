@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -218,11 +219,19 @@ func (o *outcomeCounts) add(outcome string) {
 	o.count[outcome]++
 }
 
+// Plural is "1 packet", "2 packets".
+func Plural(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.FormatInt(n, 10) + " " + what + "s"
+}
+
 // writeFooter sums connections by outcome and untracked packets by reason.
 func writeFooter(w io.Writer, outcomes *outcomeCounts, sum Summary) error {
 	var b strings.Builder
 	st := &sum.Stats
-	fmt.Fprintf(&b, "%s: %d packets, %d TCP, %d connections\n", sum.File, st.Packets, st.TCP(), outcomes.n)
+	fmt.Fprintf(&b, "%s: %s, %d TCP, %s\n", sum.File, Plural(st.Packets, "packet"), st.TCP(), Plural(int64(outcomes.n), "connection"))
 	var parts []string
 	for _, id := range tracker.OutcomeIDs {
 		if n := outcomes.count[id]; n > 0 {

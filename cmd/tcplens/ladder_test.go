@@ -63,6 +63,7 @@ func fieldStarts(line string) []int {
 
 var (
 	fieldGap   = regexp.MustCompile(`\s{2,}`)
+	footerLine = regexp.MustCompile(`^\S.*: \d+ packets?, \d+ TCP, \d+ connections?$`)
 	arrowLabel = regexp.MustCompile(`^(?:── (.*) ─*▶|◀─* (.*) ──)$`)
 )
 
@@ -80,7 +81,7 @@ func parseLadder(t *testing.T, out string) []ladderConn {
 			conns = append(conns, ladderConn{title: line})
 			c = &conns[len(conns)-1]
 		case c == nil || trimmed == "" || strings.HasPrefix(line, "outcome: "):
-		case !strings.HasPrefix(line, " ") && strings.Contains(line, " packets, "):
+		case footerLine.MatchString(line):
 			c = nil // the footer
 		case strings.HasPrefix(trimmed, "FRAME"):
 			header = true

@@ -21,8 +21,8 @@ type profileFlags struct {
 
 func (p *profileFlags) register(root *cobra.Command) {
 	f := root.PersistentFlags()
-	f.StringVar(&p.cpu, "cpuprofile", "", "write a CPU profile to this file (for `go tool pprof`)")
-	f.StringVar(&p.mem, "memprofile", "", "write a memory profile (allocations, and memory in use) to this file when the command ends")
+	f.StringVar(&p.cpu, "cpuprofile", "", "write a CPU profile to `FILE` (read it with go tool pprof)")
+	f.StringVar(&p.mem, "memprofile", "", "write a memory profile (allocations, and memory in use) to `FILE` when the command ends")
 	// For the benchmark command: the allocations of the whole run.
 	f.BoolVar(&p.allocStats, "alloc-stats", false, "print the run's heap allocations to stderr at the end")
 	f.MarkHidden("alloc-stats")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -257,26 +258,41 @@ func ngInterface(it live.Interface) pcapgo.NgInterface {
 	return pcapgo.NgInterface{Name: it.Name, LinkType: it.Link, SnapLength: 65536, TimestampResolution: 9}
 }
 
+// eventRecord is a tcplens.event/v1 record: a transition (from, to,
+// rule) or an anomaly (id, severity, text).
+type eventRecord struct {
+	Schema   string `json:"schema"`
+	Client   string `json:"client"`
+	Server   string `json:"server"`
+	Event    string `json:"event"` // transition or anomaly
+	ID       string `json:"id,omitempty"`
+	Severity string `json:"severity,omitempty"`
+	Side     string `json:"side"`
+	From     string `json:"from,omitempty"`
+	To       string `json:"to,omitempty"`
+	Frame    int64  `json:"frame"`
+	Time     string `json:"time"`
+	Rule     string `json:"rule,omitempty"`
+	Text     string `json:"text,omitempty"`
+}
+
 // writeEvent prints one transition or anomaly.
 func writeEvent(w io.Writer, e tracker.Event, format string) {
 	c := e.Conn
 	if format == "ndjson" {
-		var b []byte
-		b = append(b, `{"schema":"tcplens.event/v1","client":"`...)
-		b = c.Client.AppendTo(b)
-		b = append(b, `","server":"`...)
-		b = c.Server.AppendTo(b)
-		b = append(b, '"')
+		// Field by field as before encoding/json wrote them; it quotes
+		// strings as JSON, where %q quoted them as Go.
+		ev := eventRecord{Schema: "tcplens.event/v1", Client: c.Client.String(), Server: c.Server.String()}
 		if t := e.Transition; t != nil {
-			b = fmt.Appendf(b, `,"event":"transition","side":%q,"from":%q,"to":%q,"frame":%d,"time":%q,"rule":%q}`,
-				t.Side, t.From, t.To, t.Frame, c.Time(t.Offset).Format(time.RFC3339Nano), t.Rule)
+			ev.Event, ev.Side, ev.From, ev.To, ev.Frame = "transition", t.Side.String(), t.From.String(), t.To.String(), t.Frame
+			ev.Time, ev.Rule = c.Time(t.Offset).Format(time.RFC3339Nano), t.Rule.String()
 		} else {
 			a := e.Anomaly
-			b = fmt.Appendf(b, `,"event":"anomaly","id":%q,"severity":%q,"side":%q,"frame":%d,"time":%q,"text":%q}`,
-				a.ID, a.Severity, a.Side, a.Frame, a.Time.Format(time.RFC3339Nano), a.Text)
+			ev.Event, ev.ID, ev.Severity, ev.Side, ev.Frame = "anomaly", a.ID, a.Severity.String(), a.Side.String(), a.Frame
+			ev.Time, ev.Text = a.Time.Format(time.RFC3339Nano), a.Text
 		}
-		b = append(b, '\n')
-		_, _ = w.Write(b)
+		b, _ := json.Marshal(ev)
+		_, _ = w.Write(append(b, '\n'))
 		return
 	}
 	if t := e.Transition; t != nil {
@@ -290,7 +306,7 @@ func writeEvent(w io.Writer, e tracker.Event, format string) {
 func finalSummary(st *sniffState) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "tcplens: %d packets captured in %s, %d TCP; the kernel dropped %d", st.packets, time.Since(st.start).Round(time.Millisecond), st.tcp, st.dropped)
-	fmt.Fprintf(&b, "; %d connections finished", st.finished)
+	fmt.Fprintf(&b, "; %s reported", report.Plural(int64(st.finished), "connection"))
 	if st.evicted > 0 {
 		fmt.Fprintf(&b, ", %d evicted from the full table (table-full)", st.evicted)
 	}

@@ -73,7 +73,7 @@ var connectionCountExceptions = map[string]string{
 	"tcpdump__tcp_header_heapoverflow.pcap": "malformed TCP header",
 }
 
-var footerRE = regexp.MustCompile(`(?m)^\S.*: (\d+) packets, (\d+) TCP, (\d+) connections$`)
+var footerRE = regexp.MustCompile(`(?m)^\S.*: (\d+) packets?, (\d+) TCP, (\d+) connections?$`)
 
 // TestSharedCapturesAgainstTshark reads every shared capture: no panic,
 // the TCP packet count equals tshark's, and the connection count equals
