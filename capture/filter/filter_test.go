@@ -171,6 +171,25 @@ func TestSubsetRejects(t *testing.T) {
 	}
 }
 
+// A rejected expression says what is wrong with it, not that a word
+// needs a value.
+func TestSubsetErrorMessages(t *testing.T) {
+	for expr, want := range map[string]string{
+		"udp":                       `"udp" is not in the subset`,
+		"vlan":                      `"vlan" is not in the subset`,
+		"tcp and foo":               `"foo" is not in the subset`,
+		"port 80 or 443":            `"443" has no primitive before it`,
+		"host 10.0.0.1 or 10.0.0.2": `"10.0.0.2" has no primitive before it`,
+		"src udp":                   `"udp" after src is not host, net, port or portrange`,
+		"port":                      "port needs a value",
+		"tcp and":                   "expression ends too early",
+	} {
+		if _, err := parse(expr); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want one saying %s", expr, err, want)
+		}
+	}
+}
+
 // New uses tcpdump when asked and present, and the subset otherwise.
 func TestNew(t *testing.T) {
 	f, err := New("port 80 or port 443", false)

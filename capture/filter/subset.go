@@ -177,6 +177,21 @@ func (p *parser) qualified() (node, error) {
 		p.i++
 	}
 	n.kind = p.peek()
+	switch n.kind {
+	case "host", "net", "port", "portrange":
+	case "":
+		return nil, p.errorf("expression ends too early")
+	default:
+		// A word the subset does not know (udp, vlan), or a bare value
+		// (tcpdump's "port 80 or 443"), which the subset does not expand.
+		if n.dir != "" {
+			return nil, p.errorf("%q after %s is not host, net, port or portrange", n.kind, n.dir)
+		}
+		if _, err := strconv.ParseUint(n.kind, 10, 16); err == nil || strings.ContainsAny(n.kind, ".:") {
+			return nil, p.errorf("%q has no primitive before it: write \"port 80 or port 443\", the subset does not repeat the last one as tcpdump does", n.kind)
+		}
+		return nil, p.errorf("%q is not in the subset", n.kind)
+	}
 	p.i++
 	val := p.peek()
 	p.i++
