@@ -131,7 +131,12 @@ func (l *Ladder) Finish(c *tracker.Conn) {
 	lc := &ladderConn{rec: NewRecord(l.file, c), rows: rows, initial: c.Initial}
 	lc.replay(c, l.first)
 	l.ready[c.ID] = lc
-	for !l.stream {
+	if l.stream {
+		l.draw(lc)
+		l.w.Flush()
+		return
+	}
+	for {
 		id := uint64(l.next) + 1
 		if l.order != nil {
 			if l.next == len(l.order) {
@@ -166,7 +171,7 @@ func (lc *ladderConn) replay(c *tracker.Conn, first time.Time) {
 	states, t, next := c.Initial, 0, 0
 	for i := range lc.rows {
 		row := &lc.rows[i]
-		for ; t < len(lc.timers) && lc.timers[t].at < row.at; t++ {
+		for ; t < len(lc.timers) && lc.timers[t].at <= row.at; t++ {
 			states[lc.timers[t].side] = lc.timers[t].to
 		}
 		from := next
@@ -307,7 +312,7 @@ func (lc *ladderConn) write(w *bufio.Writer) {
 		line("-", timeCol(tm.at), states[tracker.Client].String(), "", states[tracker.Server].String(), "timer: "+tm.rule.String())
 	}
 	for i, row := range lc.rows {
-		for ; t < len(lc.timers) && lc.timers[t].at < row.at; t++ {
+		for ; t < len(lc.timers) && lc.timers[t].at <= row.at; t++ {
 			timer(lc.timers[t])
 		}
 		var arrow string

@@ -315,8 +315,6 @@ func appendFloat(b []byte, f float64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string exactly as encoding/json does
-// with its default HTML escaping.
 // plainJSON says which ASCII bytes encoding/json writes as they are:
 // not control characters, quotes, backslashes or its HTML-escaped <, >, &.
 var plainJSON = func() (t [utf8.RuneSelf]bool) {
@@ -326,6 +324,8 @@ var plainJSON = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
+// appendString appends s as a JSON string exactly as encoding/json does
+// with its default HTML escaping.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0

@@ -251,10 +251,10 @@ func writeFooter(w io.Writer, outcomes *outcomeCounts, sum Summary) error {
 		fmt.Fprintf(&b, "  not tracked: %s\n", strings.Join(parts, ", "))
 	}
 	if st.Filtered > 0 {
-		fmt.Fprintf(&b, "  filtered out: %d packets (-f)\n", st.Filtered)
+		fmt.Fprintf(&b, "  filtered out: %s (-f)\n", Plural(st.Filtered, "packet"))
 	}
 	if sum.Late > 0 {
-		fmt.Fprintf(&b, "  late: %d segments of closed connections already reported (retransmitted FINs, ACKs from TIME_WAIT)\n", sum.Late)
+		fmt.Fprintf(&b, "  late: %s of closed connections already reported (retransmitted FINs, ACKs from TIME_WAIT)\n", Plural(sum.Late, "segment"))
 	}
 	for lt, n := range st.LinkTypes {
 		fmt.Fprintf(&b, "  link type %s is not decoded by tcplens: %d packets skipped\n", capture.LinkTypeName(lt), n)

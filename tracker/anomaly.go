@@ -15,7 +15,7 @@ type Anomaly struct {
 	Frame    int64 // where it was (first) seen; 0 for the end of the capture
 	Time     time.Time
 	Count    int    // how many times it was seen
-	Text     string // one line a person can act on
+	Text     string // one line a person can act on; a data-path anomaly's is written when its connection finishes (or for OnEvent)
 }
 
 // note records an anomaly, or counts it again if the connection already has

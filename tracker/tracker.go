@@ -153,7 +153,9 @@ func (t *Tracker) Open() int { return t.conns.len() + t.parked.len() }
 func (t *Tracker) Evicted() int64 { return t.evicted }
 
 // Conns calls fn for every connection in memory, least recently active
-// first. fn must not keep c.
+// first. fn must not keep c. The texts of their data-path anomalies are
+// empty until the connection finishes (or OnEvent is set): they are
+// written once, with the final counts.
 func (t *Tracker) Conns(fn func(c *Conn)) {
 	for c := t.lru.head; c != nil; c = c.next {
 		fn(c)
@@ -297,15 +299,19 @@ func (t *Tracker) events(c *Conn, nt, na int) {
 	if t.onEvent == nil {
 		return
 	}
+	// A data-path anomaly's text as first seen (classify leaves it to the
+	// end), before any event, so that a listener reading c.Anomalies
+	// sees it too.
+	for i := na; i < len(c.Anomalies); i++ {
+		if a := &c.Anomalies[i]; a.Text == "" && isDataPath(a.ID) {
+			a.Text = c.dataPathText(a)
+		}
+	}
 	for i := nt; i < len(c.Transitions); i++ {
 		t.onEvent(Event{Conn: c, Transition: &c.Transitions[i]})
 	}
 	for i := na; i < len(c.Anomalies); i++ {
-		a := &c.Anomalies[i]
-		if a.Text == "" && isDataPath(a.ID) {
-			a.Text = c.dataPathText(a) // as first seen: classify leaves it to the end
-		}
-		t.onEvent(Event{Conn: c, Anomaly: a})
+		t.onEvent(Event{Conn: c, Anomaly: &c.Anomalies[i]})
 	}
 }
 

@@ -187,8 +187,8 @@ func (p *parser) qualified() (node, error) {
 		if n.dir != "" {
 			return nil, p.errorf("%q after %s is not host, net, port or portrange", n.kind, n.dir)
 		}
-		if _, err := strconv.ParseUint(n.kind, 10, 16); err == nil || strings.ContainsAny(n.kind, ".:") {
-			return nil, p.errorf("%q has no primitive before it: write \"port 80 or port 443\", the subset does not repeat the last one as tcpdump does", n.kind)
+		if n.kind[0] >= '0' && n.kind[0] <= '9' || strings.ContainsAny(n.kind, ".:") {
+			return nil, p.errorf("%q has no primitive before it: give each value its own (\"port 80 or port 443\"); the subset does not carry the last one over as tcpdump does", n.kind)
 		}
 		return nil, p.errorf("%q is not in the subset", n.kind)
 	}

@@ -496,3 +496,38 @@ func TestFilterKeepsTimes(t *testing.T) {
 		t.Errorf("filtered ladder: want frame 21 at 0.502583 s:\n%s", out)
 	}
 }
+
+// A timer due at the very time of a packet was applied before the packet
+// (the tracker's sweep runs first), and the ladder draws it so: the FIN
+// retransmitted exactly 2*MSL after the client entered TIME_WAIT finds it
+// CLOSED.
+func TestLadderTimerAtAPacketsTime(t *testing.T) {
+	b := scenario.New(scenario.Options{})
+	c := b.Conn("10.0.0.1:40000", "10.0.0.2:80")
+	c.Handshake()                           // 1-3
+	c.Send(scenario.Client, "FA", 0)        // 4
+	fin := c.Send(scenario.Server, "FA", 0) // 5: the client enters TIME_WAIT
+	c.Drop(scenario.Client, "A", 0)
+	b.Advance(time.Second)
+	c.SetNext(scenario.Server, fin.Seq)
+	c.Send(scenario.Server, "FA", 0) // 6: exactly 2*MSL (1 s) later
+	if b.Err() != nil {
+		t.Fatal(b.Err())
+	}
+	file := filepath.Join(t.TempDir(), "c.pcap")
+	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCLI(t, nil, "ladder", "--msl", "500ms", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, row := range parseLadder(t, out)[0].rows[4:] {
+		got = append(got, row.frame+" "+row.time+" "+row.client)
+	}
+	want := []string{"5 0.000000 TIME_WAIT", "- 1.000000 CLOSED", "6 1.000000 CLOSED"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rows from frame 5 (-want +got):\n%s\n%s", diff, out)
+	}
+}
