@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -529,5 +532,48 @@ func TestLadderTimerAtAPacketsTime(t *testing.T) {
 	want := []string{"5 0.000000 TIME_WAIT", "- 1.000000 CLOSED", "6 1.000000 CLOSED"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("rows from frame 5 (-want +got):\n%s\n%s", diff, out)
+	}
+}
+
+// `tcplens ladder - < file.pcap` reads a regular file, not a stream: the
+// ladders come in # order, as for the file named, where a pipe draws each
+// as it ends.
+func TestStdinRedirectedFromAFile(t *testing.T) {
+	b := scenario.New(scenario.Options{})
+	long := b.Conn("10.0.0.1:40000", "10.0.0.2:80")
+	long.Handshake() // 1-3: open to the end
+	short := b.Conn("10.0.0.1:40001", "10.0.0.2:80")
+	short.Handshake()
+	short.Send(scenario.Client, "RA", 0) // 4-7: reset
+	b.Advance(3 * time.Second)
+	long.Send(scenario.Client, "PA", 1) // 8: the sweep hands the reset one on
+	if b.Err() != nil {
+		t.Fatal(b.Err())
+	}
+	file := filepath.Join(t.TempDir(), "c.pcap")
+	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	order := func(stdin io.Reader) string {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"ladder", "-"}, stdin, &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, c := range parseLadder(t, out.String()) {
+			ids = append(ids, c.title[len("connection "):strings.Index(c.title, ":")])
+		}
+		return strings.Join(ids, " ")
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := order(f); got != "1 2" {
+		t.Errorf("from a file on standard input: ladders %s, want 1 2", got)
+	}
+	if got := order(bytes.NewReader(b.Bytes())); got != "2 1" {
+		t.Errorf("from a pipe: ladders %s, want 2 1 (each as it ends)", got)
 	}
 }
