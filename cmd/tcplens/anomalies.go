@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +17,7 @@ var errAnomalies = errors.New("anomalies at or above the --fail-on severity")
 func newAnomaliesCmd() *cobra.Command {
 	var tf trackerFlags
 	var format, failOn string
+	var ignore []string
 	cmd := &cobra.Command{
 		Use:   "anomalies FILE...",
 		Short: "List what went wrong in every TCP connection, grouped by anomaly",
@@ -23,10 +25,13 @@ func newAnomaliesCmd() *cobra.Command {
 line, grouped by id with counts. The README's catalog explains each id.
 
 With --fail-on, the exit status is 3 when an anomaly of that severity or
-worse was found, so a CI job can fail on a capture that shows a regression.`,
+worse was found, so a CI job can fail on a capture that shows a regression.
+--ignore leaves out the anomalies with the given ids, from the list and
+from --fail-on: those a capture is known to show.`,
 		Example: `  tcplens anomalies capture.pcapng
   tcplens anomalies --format ndjson capture.pcapng | jq 'select(.id == "close-wait-stuck")'
-  tcplens anomalies --fail-on error capture.pcapng`,
+  tcplens anomalies --fail-on error capture.pcapng
+  tcplens anomalies --fail-on warning --ignore syn-unanswered,open-at-end capture.pcapng`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := tf.fileConfig(cmd.ErrOrStderr())
@@ -36,6 +41,13 @@ worse was found, so a CI job can fail on a capture that shows a regression.`,
 			threshold, err := parseSeverity(failOn)
 			if err != nil {
 				return err
+			}
+			ignored := make(map[string]bool, len(ignore))
+			for _, id := range ignore {
+				if _, ok := tracker.KindOf(id); !ok {
+					return fmt.Errorf("--ignore %s: no such anomaly id (the README's catalog lists them)", id)
+				}
+				ignored[id] = true
 			}
 			// Only the anomalies are kept, not every connection's record: a
 			// capture of millions of connections fits in little memory.
@@ -49,6 +61,9 @@ worse was found, so a CI job can fail on a capture that shows a regression.`,
 					fmt.Fprintln(cmd.ErrOrStderr(), "tcplens:", err)
 					failed = true
 				}
+			}
+			if len(ignored) > 0 {
+				rows = slices.DeleteFunc(rows, func(r report.AnomalyRow) bool { return ignored[r.ID] })
 			}
 			report.SortAnomalyRows(rows)
 			out := cmd.OutOrStdout()
@@ -76,6 +91,7 @@ worse was found, so a CI job can fail on a capture that shows a regression.`,
 	}
 	cmd.Flags().StringVarP(&format, "format", "o", "text", "output format: text, json or ndjson")
 	cmd.Flags().StringVar(&failOn, "fail-on", "never", "exit with status 3 if an anomaly of this severity or worse is found: info, warning, error or never")
+	cmd.Flags().StringSliceVar(&ignore, "ignore", nil, "leave out the anomalies with these ids (comma-separated or repeated), from the list and from --fail-on")
 	tf.register(cmd.Flags())
 	tf.registerQuiet(cmd.Flags())
 	return cmd

@@ -423,15 +423,24 @@ func TestFailOnExitStatus(t *testing.T) {
 	for _, tc := range []struct {
 		capture, failOn string
 		want            int
+		ignore          string
 	}{
-		{"close-wait", "error", 3},    // close-wait-stuck is an error
-		{"abort", "error", 0},         // rst-abort is a warning
-		{"abort", "warning", 3},       //
-		{"refused", "never", 0},       // the default
-		{"zero-window", "info", 3},    // keep-alive, window-full
-		{"close-wait", "critical", 1}, // not a severity
+		{"close-wait", "error", 3, ""},                   // close-wait-stuck is an error
+		{"abort", "error", 0, ""},                        // rst-abort is a warning
+		{"abort", "warning", 3, ""},                      //
+		{"refused", "never", 0, ""},                      // the default
+		{"zero-window", "info", 3, ""},                   // keep-alive, window-full
+		{"close-wait", "critical", 1, ""},                // not a severity
+		{"close-wait", "error", 0, "close-wait-stuck"},   // known, so not a failure
+		{"close-wait", "info", 3, "close-wait-stuck"},    // open-at-end is still there
+		{"close-wait", "error", 1, "close-wait-stuk"},    // not an id: a typo must not pass
+		{"abort", "warning", 0, "rst-abort,open-at-end"}, // a list
 	} {
-		cmd := exec.Command(bin, "anomalies", "--fail-on", tc.failOn, filepath.Join(evidenceDir, tc.capture+".pcapng"))
+		args := []string{"anomalies", "--fail-on", tc.failOn}
+		if tc.ignore != "" {
+			args = append(args, "--ignore", tc.ignore)
+		}
+		cmd := exec.Command(bin, append(args, filepath.Join(evidenceDir, tc.capture+".pcapng"))...)
 		out, err := cmd.CombinedOutput()
 		code := 0
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -440,7 +449,7 @@ func TestFailOnExitStatus(t *testing.T) {
 			t.Fatal(err)
 		}
 		if code != tc.want {
-			t.Errorf("anomalies --fail-on %s %s: exit %d, want %d\n%s", tc.failOn, tc.capture, code, tc.want, out)
+			t.Errorf("anomalies --fail-on %s --ignore %q %s: exit %d, want %d\n%s", tc.failOn, tc.ignore, tc.capture, code, tc.want, out)
 		}
 	}
 }
@@ -502,5 +511,20 @@ func TestReadFilter(t *testing.T) {
 	}
 	if _, _, err := runCLI(t, nil, "read", "-f", "port", file); err == nil {
 		t.Error("a broken filter was accepted")
+	}
+}
+
+// --ignore leaves the ignored ids out of what is listed too, in every
+// format; the rest stays.
+func TestAnomaliesIgnore(t *testing.T) {
+	file := filepath.Join(evidenceDir, "close-wait.pcapng")
+	for _, format := range []string{"text", "json", "ndjson"} {
+		out, _, err := runCLI(t, nil, "anomalies", "--format", format, "--ignore", "close-wait-stuck", file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out, "close-wait-stuck") || !strings.Contains(out, "open-at-end") {
+			t.Errorf("%s: close-wait-stuck listed or open-at-end missing:\n%s", format, out)
+		}
 	}
 }
