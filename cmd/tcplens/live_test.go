@@ -115,6 +115,8 @@ func TestSniffLive(t *testing.T) {
 	var mu sync.Mutex
 	hold := func(c net.Conn) { mu.Lock(); held = append(held, c); mu.Unlock() }
 	defer func() {
+		mu.Lock() // a handler may still be holding one
+		defer mu.Unlock()
 		for _, c := range held {
 			c.Close()
 		}
