@@ -104,9 +104,6 @@ func Open(name string) (*Reader, error) {
 		return nil, err
 	}
 	r.closer = f
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-		r.size = fi.Size()
-	}
 	return r, nil
 }
 
@@ -116,14 +113,21 @@ func Open(name string) (*Reader, error) {
 // filter shows), and whether there was one among the frames read so far.
 func (r *Reader) FirstTCP() (time.Time, bool) { return r.firstTCP, r.sawTCP }
 
-// Size returns the size of the file Open opened, if it is a regular file
-// (for a gzipped capture, the compressed size, as BytesRead counts), else 0.
+// Size returns the size of the file read, if it is a regular file (also
+// standard input redirected from one; for a gzipped capture, the
+// compressed size, as BytesRead counts), else 0: a pipe, a FIFO or a
+// device, which may still be being written.
 func (r *Reader) Size() int64 { return r.size }
 
 // NewReader reads a capture from r; name is used in errors. The format is
 // sniffed from the magic number, never from the name.
 func NewReader(name string, r io.Reader) (*Reader, error) {
 	rd := &Reader{name: name, dec: NewDecoder()}
+	if f, ok := r.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			rd.size = fi.Size()
+		}
+	}
 	rd.count = &countingReader{r: r}
 	rd.raw = rd.count
 	rd.buf = bufio.NewReaderSize(rd.count, readBuffer)

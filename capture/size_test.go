@@ -35,4 +35,27 @@ func TestReaderSize(t *testing.T) {
 	if s.Size() != 0 {
 		t.Errorf("a stream's Size is %d, want 0", s.Size())
 	}
+	// Standard input redirected from the file (`tcplens read - < file`)
+	// is that file; from a pipe, a stream.
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if in, err := capture.NewReader("<stdin>", f); err != nil {
+		t.Error(err)
+	} else if in.Size() != fi.Size() {
+		t.Errorf("a regular file given as a reader: Size %d, want %d", in.Size(), fi.Size())
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { pw.Write(data); pw.Close() }()
+	defer pr.Close()
+	if in, err := capture.NewReader("<stdin>", pr); err != nil {
+		t.Error(err)
+	} else if in.Size() != 0 {
+		t.Errorf("a pipe: Size %d, want 0", in.Size())
+	}
 }

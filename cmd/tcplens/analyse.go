@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"time"
 
@@ -138,11 +137,6 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, set setting
 	// Standard input, a FIFO or a device may be a capture still being
 	// written; only a regular file has a size.
 	stream := r.Size() == 0
-	if f, ok := stdin.(*os.File); ok && name == "-" {
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			stream = false // tcplens read - < file.pcap
-		}
-	}
 	var emitErr error
 	var t connTracker
 	emit := func(c *tracker.Conn) {
