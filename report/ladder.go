@@ -246,19 +246,11 @@ func (l *Ladder) Close(sum Summary) error {
 // write draws one connection.
 func (lc *ladderConn) write(w *bufio.Writer) {
 	r := &lc.rec
-	client := r.Client
-	if r.RoleGuessed {
-		client += " (guessed)"
-	}
-	fmt.Fprintf(w, "connection %d: client %s, server %s%s", r.ID, client, r.Server, vlanNote(r.VLAN))
+	fmt.Fprintf(w, "connection %d: client %s, server %s%s", r.ID, clientCell(r), r.Server, vlanNote(r.VLAN))
 	if r.Incarnation > 1 {
 		fmt.Fprintf(w, ", incarnation %d", r.Incarnation)
 	}
-	outcome := r.OutcomeText
-	if r.Partial {
-		outcome += " [opening not captured]"
-	}
-	fmt.Fprintf(w, "\noutcome: %s\n\n", outcome)
+	fmt.Fprintf(w, "\noutcome: %s\n\n", outcomeCell(r))
 
 	labels := lc.labels()
 	width := 24

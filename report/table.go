@@ -32,20 +32,9 @@ var tableHeader = []string{"#", "Client", "Server", "Start", "Duration",
 
 // row is the table row of r, with start as its START cell.
 func row(r *Record, start string) []string {
-	client := r.Client
-	if r.RoleGuessed {
-		client += " (guessed)"
-	}
-	outcome := r.OutcomeText
-	if r.Partial {
-		outcome += " [opening not captured]"
-	}
-	if r.CaptureLoss {
-		outcome += " [capture missed packets: states may be incomplete]"
-	}
 	return []string{
 		fmt.Sprint(r.ID),
-		client,
+		clientCell(r),
 		r.Server + vlanNote(r.VLAN),
 		start,
 		fmt.Sprintf("%.6f", r.DurationS),
@@ -53,9 +42,29 @@ func row(r *Record, start string) []string {
 		fmt.Sprintf("%d/%d", r.ServerToClient.Packets, r.ServerToClient.Bytes),
 		strings.Join(r.ClientStates, " > "),
 		strings.Join(r.ServerStates, " > "),
-		outcome,
+		outcomeCell(r),
 		anomalyList(r.Anomalies),
 	}
+}
+
+// clientCell is the client, marked where heuristics chose it.
+func clientCell(r *Record) string {
+	if r.RoleGuessed {
+		return r.Client + " (guessed)"
+	}
+	return r.Client
+}
+
+// outcomeCell is the outcome in words, with what makes it less certain.
+func outcomeCell(r *Record) string {
+	outcome := r.OutcomeText
+	if r.Partial {
+		outcome += " [opening not captured]"
+	}
+	if r.CaptureLoss {
+		outcome += " [capture missed packets: states may be incomplete]"
+	}
+	return outcome
 }
 
 // startCell is the START cell: seconds since first.

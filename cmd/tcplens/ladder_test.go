@@ -39,6 +39,7 @@ type ladderRow struct {
 type ladderConn struct {
 	title   string
 	initial [2]string
+	outcome string
 	rows    []ladderRow
 	notes   []string // the "!" lines
 	// serverAt is the column (in characters) where SERVER starts: every
@@ -83,7 +84,9 @@ func parseLadder(t *testing.T, out string) []ladderConn {
 		case strings.HasPrefix(line, "connection "):
 			conns = append(conns, ladderConn{title: line})
 			c = &conns[len(conns)-1]
-		case c == nil || trimmed == "" || strings.HasPrefix(line, "outcome: "):
+		case c != nil && strings.HasPrefix(line, "outcome: "):
+			c.outcome = strings.TrimPrefix(line, "outcome: ")
+		case c == nil || trimmed == "":
 		case footerLine.MatchString(line):
 			c = nil // the footer
 		case strings.HasPrefix(trimmed, "FRAME"):
@@ -344,6 +347,18 @@ func TestLadderAgreesWithRead(t *testing.T) {
 				}
 				if want := rec.ClientToServer.Packets + rec.ServerToClient.Packets; int64(packets) != want {
 					t.Errorf("connection %d: %d packet rows, read counts %d", rec.ID, packets, want)
+				}
+				// The outcome as the table words it, with what makes it
+				// less certain.
+				outcome := rec.OutcomeText
+				if rec.Partial {
+					outcome += " [opening not captured]"
+				}
+				if rec.CaptureLoss {
+					outcome += " [capture missed packets: states may be incomplete]"
+				}
+				if c.outcome != outcome {
+					t.Errorf("connection %d: outcome %q, want %q", rec.ID, c.outcome, outcome)
 				}
 				if !slices.Equal(states[0], rec.ClientStates) || !slices.Equal(states[1], rec.ServerStates) {
 					t.Errorf("connection %d: ladder states %q / %q, read %q / %q", rec.ID, states[0], states[1], rec.ClientStates, rec.ServerStates)
