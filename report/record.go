@@ -107,13 +107,17 @@ func NewRecord(file string, c *tracker.Conn) Record {
 			r.VLAN = append(r.VLAN, v)
 		}
 	}
-	for _, t := range c.Transitions {
-		r.Transitions = append(r.Transitions, Transition{
-			Side: t.Side.String(), From: t.From.String(), To: t.To.String(),
-			Frame: t.Frame, Time: c.Time(t.Offset), Rule: t.Rule.String(),
-		})
+	for i := range c.Transitions {
+		r.Transitions = append(r.Transitions, newTransition(c, &c.Transitions[i]))
 	}
 	return r
+}
+
+func newTransition(c *tracker.Conn, t *tracker.Transition) Transition {
+	return Transition{
+		Side: t.Side.String(), From: t.From.String(), To: t.To.String(),
+		Frame: t.Frame, Time: c.Time(t.Offset), Rule: t.Rule.String(),
+	}
 }
 
 func newAnomaly(a *tracker.Anomaly) Anomaly {

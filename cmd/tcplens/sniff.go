@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -258,41 +257,11 @@ func ngInterface(it live.Interface) pcapgo.NgInterface {
 	return pcapgo.NgInterface{Name: it.Name, LinkType: it.Link, SnapLength: 65536, TimestampResolution: 9}
 }
 
-// eventRecord is a tcplens.event/v1 record: a transition (from, to,
-// rule) or an anomaly (id, severity, text).
-type eventRecord struct {
-	Schema   string `json:"schema"`
-	Client   string `json:"client"`
-	Server   string `json:"server"`
-	Event    string `json:"event"` // transition or anomaly
-	ID       string `json:"id,omitempty"`
-	Severity string `json:"severity,omitempty"`
-	Side     string `json:"side"`
-	From     string `json:"from,omitempty"`
-	To       string `json:"to,omitempty"`
-	Frame    int64  `json:"frame"`
-	Time     string `json:"time"`
-	Rule     string `json:"rule,omitempty"`
-	Text     string `json:"text,omitempty"`
-}
-
 // writeEvent prints one transition or anomaly.
 func writeEvent(w io.Writer, e tracker.Event, format string) {
 	c := e.Conn
 	if format == "ndjson" {
-		// Field by field as before encoding/json wrote them; it quotes
-		// strings as JSON, where %q quoted them as Go.
-		ev := eventRecord{Schema: "tcplens.event/v1", Client: c.Client.String(), Server: c.Server.String()}
-		if t := e.Transition; t != nil {
-			ev.Event, ev.Side, ev.From, ev.To, ev.Frame = "transition", t.Side.String(), t.From.String(), t.To.String(), t.Frame
-			ev.Time, ev.Rule = c.Time(t.Offset).Format(time.RFC3339Nano), t.Rule.String()
-		} else {
-			a := e.Anomaly
-			ev.Event, ev.ID, ev.Severity, ev.Side, ev.Frame = "anomaly", a.ID, a.Severity.String(), a.Side.String(), a.Frame
-			ev.Time, ev.Text = a.Time.Format(time.RFC3339Nano), a.Text
-		}
-		b, _ := json.Marshal(ev)
-		_, _ = w.Write(append(b, '\n'))
+		_, _ = w.Write(report.AppendEvent(nil, e))
 		return
 	}
 	if t := e.Transition; t != nil {
