@@ -65,7 +65,7 @@ type packetSource interface {
 type Reader struct {
 	name   string
 	closer io.Closer
-	size   int64           // of a regular file Open opened
+	size   int64           // of the file read, if it is a regular one (Size)
 	count  *countingReader // the stream the pcap readers see (decompressed)
 	raw    *countingReader // the file's bytes
 	buf    *bufio.Reader
@@ -81,8 +81,8 @@ type Reader struct {
 	Problems []Problem // the first malformed packets, with why
 
 	firstTCP time.Time // see FirstTCP
-	sawTCP   bool
-	scratch  Segment // decodes frames Filter rejected, until the first TCP one
+	sawTCP   bool      // firstTCP is set (a zero time is a valid capture time)
+	scratch  Segment   // decodes frames Filter rejected, until the first TCP one
 
 	// Filter, when set, is asked about every frame before it is decoded;
 	// frames it rejects are counted in Stats.Filtered and nothing else.
@@ -110,8 +110,8 @@ func Open(name string) (*Reader, error) {
 // FirstTCP returns the time of the file's first frame that holds a TCP
 // segment, whether or not Filter selected it (a time column counts from
 // it, as Wireshark's counts from the first frame whatever its display
-// filter shows), and whether there was one among the frames read so far.
-func (r *Reader) FirstTCP() (time.Time, bool) { return r.firstTCP, r.sawTCP }
+// filter shows); the zero time until Next has returned a segment.
+func (r *Reader) FirstTCP() time.Time { return r.firstTCP }
 
 // Size returns the size of the file read, if it is a regular file (also
 // standard input redirected from one; for a gzipped capture, the

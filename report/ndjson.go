@@ -211,10 +211,7 @@ func (tc *timeCache) appendOffset(b []byte, start time.Time, d time.Duration) []
 	if sec != tc.sec {
 		return tc.appendTime(b, start.Add(d))
 	}
-	b = append(b, '"')
-	b = append(b, tc.text[:]...)
-	b = appendFraction(b, int(ns))
-	return append(b, 'Z', '"')
+	return tc.appendCached(b, int(ns))
 }
 
 // appendTime is appendTime through the cache.
@@ -231,9 +228,15 @@ func (tc *timeCache) appendTime(b []byte, t time.Time) []byte {
 		}
 		tc.sec, tc.text, tc.ok = sec, text, true
 	}
+	return tc.appendCached(b, t.Nanosecond())
+}
+
+// appendCached appends the time of the second the cache holds and ns
+// nanoseconds.
+func (tc *timeCache) appendCached(b []byte, ns int) []byte {
 	b = append(b, '"')
 	b = append(b, tc.text[:]...)
-	b = appendFraction(b, t.Nanosecond())
+	b = appendFraction(b, ns)
 	return append(b, 'Z', '"')
 }
 

@@ -182,7 +182,7 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, set setting
 		if !firstSet {
 			// The file's first TCP segment, which a filter may have left
 			// out: START and the ladder's TIME count from it.
-			sum.First, _ = r.FirstTCP()
+			sum.First = r.FirstTCP()
 			firstSet = true
 			if set.onFirst != nil {
 				set.onFirst(sum.First)

@@ -21,14 +21,14 @@ Wireshark's flow graph: the client on the left, the server on the right, one
 arrow per packet with its flags, relative sequence and acknowledgment
 numbers, window and length, and the state each side is in after it. Rows
 marked "-" are transitions a timer caused (TIME_WAIT expiring); lines
-starting with "!" are the connection's anomalies, under the packet that
+marked "!" are the connection's anomalies, under the packet that first
 showed them.
 
 --conn picks connections by the # column of tcplens read (repeat it, or
 give a comma-separated list); without it every connection is drawn, which
 for a large capture is best narrowed with --filter. Connections are drawn
 in # order (each as soon as those before it are done), then the footer
-that read's table has; from standard input or a FIFO, each as it ends.`,
+that read's table has; from a pipe or a FIFO, each as it ends.`,
 		Example: `  tcplens ladder testdata/demo.pcapng --conn 1
   tcplens ladder --filter 'tcp port 443' capture.pcap`,
 		Args: cobra.MinimumNArgs(1),
@@ -56,8 +56,8 @@ that read's table has; from standard input or a FIFO, each as it ends.`,
 				l := report.NewLadder(out, name, want)
 				set.onStep = l.Step
 				set.onFirst = l.SetFirst
-				// From standard input or a FIFO, which may still be being
-				// written, each connection is drawn as it ends.
+				// From a pipe or a FIFO, which may still be being written,
+				// each connection is drawn as it ends.
 				set.flush = l.DrawFinished
 				sum, err := analyseConns(cmd.Context(), cmd.InOrStdin(), name, set, func(c *tracker.Conn) error {
 					l.Finish(c)

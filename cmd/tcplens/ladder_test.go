@@ -172,13 +172,7 @@ func TestLadderRows(t *testing.T) {
 	b.Advance(400 * time.Second)
 	other := b.Conn("10.0.0.3:40001", "10.0.0.2:80")
 	other.Handshake() // 10-12: past the idle timeout
-	if b.Err() != nil {
-		t.Fatal(b.Err())
-	}
-	file := filepath.Join(t.TempDir(), "c.pcap")
-	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := captureFile(t, b)
 	out, _, err := runCLI(t, nil, "ladder", "--conn", "1", file)
 	if err != nil {
 		t.Fatal(err)
@@ -241,13 +235,7 @@ func TestLadderMidStream(t *testing.T) {
 	c.Send(scenario.Server, "A", 0)   // 1: acknowledges 2001, the client's next
 	c.Send(scenario.Client, "PA", 10) // 2
 	c.Send(scenario.Server, "PA", 5)  // 3
-	if b.Err() != nil {
-		t.Fatal(b.Err())
-	}
-	file := filepath.Join(t.TempDir(), "m.pcap")
-	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := captureFile(t, b)
 	out, _, err := runCLI(t, nil, "ladder", file)
 	if err != nil {
 		t.Fatal(err)
@@ -529,13 +517,7 @@ func TestLadderTimerAtAPacketsTime(t *testing.T) {
 	b.Advance(time.Second)
 	c.SetNext(scenario.Server, fin.Seq)
 	c.Send(scenario.Server, "FA", 0) // 6: exactly 2*MSL (1 s) later
-	if b.Err() != nil {
-		t.Fatal(b.Err())
-	}
-	file := filepath.Join(t.TempDir(), "c.pcap")
-	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := captureFile(t, b)
 	out, _, err := runCLI(t, nil, "ladder", "--msl", "500ms", file)
 	if err != nil {
 		t.Fatal(err)
@@ -562,13 +544,7 @@ func TestStdinRedirectedFromAFile(t *testing.T) {
 	short.Send(scenario.Client, "RA", 0) // 4-7: reset
 	b.Advance(3 * time.Second)
 	long.Send(scenario.Client, "PA", 1) // 8: the sweep hands the reset one on
-	if b.Err() != nil {
-		t.Fatal(b.Err())
-	}
-	file := filepath.Join(t.TempDir(), "c.pcap")
-	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := captureFile(t, b)
 	order := func(stdin io.Reader) string {
 		var out bytes.Buffer
 		if err := run(context.Background(), []string{"ladder", "-"}, stdin, &out, io.Discard); err != nil {
@@ -591,4 +567,15 @@ func TestStdinRedirectedFromAFile(t *testing.T) {
 	if got := order(bytes.NewReader(b.Bytes())); got != "2 1" {
 		t.Errorf("from a pipe: ladders %s, want 2 1 (each as it ends)", got)
 	}
+}
+
+// captureFile writes what b scripted to a capture file for the command
+// line, failing the test if the script went wrong.
+func captureFile(t *testing.T, b *scenario.Builder) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "c.pcap")
+	if err := b.WriteFile(file); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
