@@ -32,9 +32,9 @@ type Ladder struct {
 	stream   bool            // drawing in the order connections finish (DrawFinished)
 	first    time.Time       // TIME is relative to it (SetFirst)
 	firstSet bool
-	open     map[*tracker.Conn][]ladderRow
-	ready    map[uint64]*ladderConn // finished, not drawn yet
-	drawn    map[uint64]bool        // ids asked for that were drawn
+	open     map[*tracker.Conn]*ladderConn // not finished: rows only
+	ready    map[uint64]*ladderConn        // finished, not drawn yet
+	drawn    map[uint64]bool               // ids asked for that were drawn
 	outcomes outcomeCounts
 }
 
@@ -80,7 +80,7 @@ type ladderTimer struct {
 // if there are none.
 func NewLadder(w io.Writer, file string, ids []uint64) *Ladder {
 	l := &Ladder{
-		w: bufio.NewWriter(w), file: file, open: make(map[*tracker.Conn][]ladderRow),
+		w: bufio.NewWriter(w), file: file, open: make(map[*tracker.Conn]*ladderConn),
 		ready: make(map[uint64]*ladderConn), drawn: make(map[uint64]bool),
 	}
 	if len(ids) > 0 {
@@ -110,7 +110,12 @@ func (l *Ladder) Step(st tracker.Step) {
 	if l.want != nil && !l.want[c.ID] {
 		return
 	}
-	l.open[c] = append(l.open[c], ladderRow{
+	lc := l.open[c]
+	if lc == nil {
+		lc = &ladderConn{}
+		l.open[c] = lc
+	}
+	lc.rows = append(lc.rows, ladderRow{
 		frame: s.Frame, at: s.Time.Sub(l.first), from: st.From, flags: s.Flags,
 		seq: s.Seq, ack: s.Ack, payload: int32(s.PayloadLen), mss: s.MSS,
 		window: c.Dir[st.From].ScaledWindow(&c.Dir[st.From.Peer()]),
@@ -123,12 +128,12 @@ func (l *Ladder) Step(st tracker.Step) {
 // connection is released.
 func (l *Ladder) Finish(c *tracker.Conn) {
 	l.outcomes.add(c.Outcome().ID)
-	rows, ok := l.open[c]
-	if !ok {
+	lc := l.open[c]
+	if lc == nil {
 		return
 	}
 	delete(l.open, c)
-	lc := &ladderConn{rec: NewRecord(l.file, c), rows: rows, initial: c.Initial}
+	lc.rec, lc.initial = NewRecord(l.file, c), c.Initial
 	lc.replay(c, l.first)
 	l.ready[c.ID] = lc
 	if l.stream {
