@@ -2,9 +2,11 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,21 +23,44 @@ import (
 // the left, the server's on the right, one arrow per packet, as
 // Wireshark's flow graph does, with the state each side is in after each
 // packet. Connections are drawn in id order as soon as every earlier one
-// has been, so that a capture of many short connections does not hold
-// them all.
+// has been. One that finishes while an earlier one is still open (a long
+// download, an unanswered SYN held for the connect timeout) is drawn to
+// text at once and kept until its turn: in memory up to ladderHeld bytes,
+// beyond that in a temporary file, so that memory follows the connections
+// still open, not the capture.
 type Ladder struct {
-	w        *bufio.Writer // keeps the first write error
-	file     string
-	want     map[uint64]bool // nil: every connection
-	order    []uint64        // want's ids in order; nil: every id from 1
-	next     int             // the next connection to draw: an index in order, or (order nil) its id - 1
-	stream   bool            // drawing in the order connections finish (DrawFinished)
-	first    time.Time       // TIME is relative to it (SetFirst)
-	firstSet bool
-	open     map[*tracker.Conn]*ladderConn // not finished: rows only
-	ready    map[uint64]*ladderConn        // finished, not drawn yet
-	drawn    map[uint64]bool               // ids asked for that were drawn
-	outcomes outcomeCounts
+	w         *bufio.Writer // keeps the first write error
+	file      string
+	want      map[uint64]bool // nil: every connection
+	order     []uint64        // want's ids in order; nil: every id from 1
+	next      int             // the next connection to draw: an index in order, or (order nil) its id - 1
+	stream    bool            // drawing in the order connections finish (DrawFinished)
+	first     time.Time       // TIME is relative to it (SetFirst)
+	firstSet  bool
+	open      map[*tracker.Conn]*ladderConn // not finished: rows only
+	held      map[uint64]heldLadder         // finished and drawn to text, waiting for an earlier one
+	heldMem   int                           // bytes of held text in memory
+	scratch   bytes.Buffer                  // where a held connection is drawn
+	sw        *bufio.Writer                 // writes to scratch
+	spill     *os.File                      // held text beyond ladderHeld; nil until needed
+	spillEnd  int64
+	readBuf   []byte          // what drawHeld reads back
+	spillOff  bool            // the spill file could not be made or written: memory only
+	readErr   error           // the first error reading the spill file back, returned by Close
+	spillName string          // the spill file's name, if it could not be removed at once
+	drawn     map[uint64]bool // ids asked for that were drawn
+	outcomes  outcomeCounts
+}
+
+// ladderHeld is how many bytes of held drawings a Ladder keeps in memory
+// before it writes them to a temporary file. A variable for the tests.
+var ladderHeld = 8 << 20
+
+// heldLadder is the drawing of a finished connection waiting for its turn:
+// its text, or where it is in the spill file.
+type heldLadder struct {
+	text   []byte // nil: in the spill file
+	off, n int64
 }
 
 // ladderConn is one finished connection of a Ladder.
@@ -81,7 +106,7 @@ type ladderTimer struct {
 func NewLadder(w io.Writer, file string, ids []uint64) *Ladder {
 	l := &Ladder{
 		w: bufio.NewWriter(w), file: file, open: make(map[*tracker.Conn]*ladderConn),
-		ready: make(map[uint64]*ladderConn), drawn: make(map[uint64]bool),
+		held: make(map[uint64]heldLadder), drawn: make(map[uint64]bool),
 	}
 	if len(ids) > 0 {
 		l.want = make(map[uint64]bool, len(ids))
@@ -135,26 +160,104 @@ func (l *Ladder) Finish(c *tracker.Conn) {
 	delete(l.open, c)
 	lc.rec, lc.initial = NewRecord(l.file, c), c.Initial
 	lc.replay(c, l.first)
-	l.ready[c.ID] = lc
 	if l.stream {
 		l.draw(lc)
 		l.w.Flush()
 		return
 	}
-	for {
-		id := uint64(l.next) + 1
-		if l.order != nil {
-			if l.next == len(l.order) {
-				return
-			}
-			id = l.order[l.next]
-		}
-		lc := l.ready[id]
-		if lc == nil {
+	if c.ID != l.nextID() {
+		l.hold(lc)
+		return
+	}
+	l.draw(lc)
+	for l.next++; ; l.next++ {
+		id := l.nextID()
+		h, ok := l.held[id]
+		if !ok {
 			return
 		}
-		l.draw(lc)
-		l.next++
+		l.drawHeld(id, h)
+	}
+}
+
+// nextID returns the id of the next connection to draw, 0 once every one
+// asked for has been.
+func (l *Ladder) nextID() uint64 {
+	if l.order == nil {
+		return uint64(l.next) + 1
+	}
+	if l.next == len(l.order) {
+		return 0
+	}
+	return l.order[l.next]
+}
+
+// hold draws lc to text and keeps it until its turn: in memory while the
+// held text is within ladderHeld, else in the spill file (in memory after
+// all if the file cannot be made or written).
+func (l *Ladder) hold(lc *ladderConn) {
+	if l.sw == nil {
+		l.sw = bufio.NewWriter(&l.scratch)
+	}
+	l.scratch.Reset()
+	lc.write(l.sw)
+	l.sw.WriteString("\n")
+	l.sw.Flush()
+	text := l.scratch.Bytes()
+	defer func() {
+		if l.scratch.Cap() > 1<<20 { // one long connection's: not kept
+			l.scratch = bytes.Buffer{}
+		}
+	}()
+	if l.heldMem+len(text) > ladderHeld && !l.spillOff {
+		if l.spill == nil {
+			f, err := os.CreateTemp("", "tcplens-ladder-*")
+			if err != nil {
+				l.spillOff = true
+			} else {
+				l.spill = f
+				if os.Remove(f.Name()) != nil {
+					l.spillName = f.Name() // removed by Close
+				}
+			}
+		}
+		if !l.spillOff {
+			n, err := l.spill.WriteAt(text, l.spillEnd)
+			if err == nil {
+				l.held[lc.rec.ID] = heldLadder{off: l.spillEnd, n: int64(n)}
+				l.spillEnd += int64(n)
+				return
+			}
+			l.spillOff = true // what is in the file stays readable
+		}
+	}
+	l.held[lc.rec.ID] = heldLadder{text: bytes.Clone(text)}
+	l.heldMem += len(text)
+}
+
+// drawHeld writes the held drawing h of connection id and forgets it.
+func (l *Ladder) drawHeld(id uint64, h heldLadder) {
+	delete(l.held, id)
+	if l.want != nil {
+		l.drawn[id] = true
+	}
+	if h.text != nil {
+		l.w.Write(h.text)
+		l.heldMem -= len(h.text)
+		return
+	}
+	// Through a buffer of its own: io.Copy to the bufio.Writer would end
+	// in the output file's ReadFrom, which makes a 32 KB buffer a call.
+	l.readBuf = slices.Grow(l.readBuf[:0], int(h.n))[:h.n]
+	if _, err := l.spill.ReadAt(l.readBuf, h.off); err != nil {
+		if l.readErr == nil {
+			l.readErr = fmt.Errorf("ladder of connection %d: reading it back from a temporary file: %w", id, err)
+		}
+		return
+	}
+	l.w.Write(l.readBuf)
+	if cap(l.readBuf) > 1<<20 {
+		l.readBuf = nil
 	}
 }
 
@@ -210,9 +313,8 @@ func (l *Ladder) Missing() []uint64 {
 	return out
 }
 
-// draw draws lc and forgets it.
+// draw draws lc.
 func (l *Ladder) draw(lc *ladderConn) {
-	delete(l.ready, lc.rec.ID)
 	if l.want != nil {
 		l.drawn[lc.rec.ID] = true
 	}
@@ -226,13 +328,13 @@ func (l *Ladder) draw(lc *ladderConn) {
 // back every later one.
 func (l *Ladder) DrawFinished() error {
 	l.stream = true
-	ids := make([]uint64, 0, len(l.ready))
-	for id := range l.ready {
+	ids := make([]uint64, 0, len(l.held))
+	for id := range l.held {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		l.draw(l.ready[id])
+		l.drawHeld(id, l.held[id])
 	}
 	return l.w.Flush()
 }
@@ -241,11 +343,22 @@ func (l *Ladder) DrawFinished() error {
 // footer that read's table has: the file's packets, connections by
 // outcome, and the packets not tracked (late segments among them, which
 // no ladder shows: they came after their connection was drawn). It
-// returns the first error writing met.
+// removes the spill file and returns the first error writing met.
 func (l *Ladder) Close(sum Summary) error {
 	l.DrawFinished()
 	writeFooter(l.w, &l.outcomes, sum)
-	return l.w.Flush()
+	err := l.w.Flush()
+	if l.spill != nil {
+		l.spill.Close()
+		if l.spillName != "" {
+			os.Remove(l.spillName)
+		}
+		l.spill = nil
+	}
+	if err == nil {
+		err = l.readErr
+	}
+	return err
 }
 
 // write draws one connection.
