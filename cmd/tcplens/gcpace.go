@@ -15,49 +15,63 @@ import (
 // connections' memory. A fixed GOGC of 20 keeps that low, but with a small
 // live heap it collects every few MB: on synth-2m a quarter of all
 // instructions went to the collector and its write barriers. So the pace
-// follows the live heap after each collection:
+// follows the live heap after each collection: GOGC 100 while that lets
+// the heap grow no further than gcBudget, GOGC 20 once even that would
+// take it past gcBudget, and in between the GOGC whose heap goal is
+// gcBudget. Go's heap goal is live + (live + stacks + globals) × GOGC/100,
+// so that is the goal worked out; tcplens's globals are some 5 MB.
 //
-//	goal = max(1.2 × live, min(2 × live, gcBudget))
-//
-// A small heap may double (GOGC 100), a middling one grows to gcBudget,
-// and a large one by 20% (GOGC 20, as before). Peak memory is therefore
-// never above the larger of gcBudget and what GOGC 20 gave, and the
-// collector never runs more often than at GOGC 20.
+// The collector therefore never runs more often than at GOGC 20 (what
+// tcplens used before), and the heap goal is never above the larger of
+// gcBudget and GOGC 20's. A goal is a target, not a ceiling: and the
+// cleanup that sets GOGC runs after the collection's sweep reaches it and
+// the cleanup goroutine is scheduled, sometimes a cycle late, when the
+// previous cycle's GOGC holds for one more cycle.
 const (
 	gcMinPercent = 20
 	gcMaxPercent = 100
-	gcBudget     = 88 << 20 // heap bytes; the process holds some 20 MB more
+	gcBudget     = 88 << 20 // heap bytes; the process holds some 20-30 MB more
 )
 
-// gcPercentFor returns the GOGC that makes the heap goal of a live heap of
-// live bytes the goal above.
-func gcPercentFor(live uint64) int {
-	if live == 0 {
-		return gcMaxPercent
+// gcPercentFor returns the GOGC for a live heap of live bytes and roots
+// (stacks and globals) of roots bytes.
+func gcPercentFor(live, roots uint64) int {
+	if live >= gcBudget {
+		return gcMinPercent
 	}
-	goal := min(2*live, uint64(gcBudget))
-	pct := int((goal - min(goal, live)) * 100 / live)
-	return max(gcMinPercent, min(pct, gcMaxPercent))
+	pct := (gcBudget - live) * 100 / max(live+roots, 1)
+	return int(max(gcMinPercent, min(pct, gcMaxPercent)))
 }
 
 // gcPacer sets GOGC from the live heap once per collection: a cleanup on an
 // object that nothing references runs after each cycle and arms the next.
 type gcPacer struct {
-	mu      sync.Mutex
-	held    bool // writeTable has the collector (see hold)
-	running bool
-	sample  [1]metrics.Sample
+	mu       sync.Mutex
+	held     bool   // writeTable has the collector (see hold)
+	running  bool   // between start and stop
+	gen      uint64 // counts starts: a cleanup armed before the last start does nothing
+	followed int    // collections followed since the last start
+	samples  [3]metrics.Sample
 }
 
 var pacer = newGCPacer()
 
 func newGCPacer() *gcPacer {
-	return &gcPacer{sample: [1]metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	return &gcPacer{samples: [3]metrics.Sample{
+		{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"},
+	}}
 }
 
 // gcSentinel holds a pointer so that it is not put with other small
 // objects in one block (which would delay its cleanup).
 type gcSentinel struct{ _ *byte }
+
+// pacerArm is what a cleanup is armed with: the pacer, and which start it
+// belongs to.
+type pacerArm struct {
+	p   *gcPacer
+	gen uint64
+}
 
 // start sets GOGC for an empty heap and begins following the live heap.
 func (p *gcPacer) start() {
@@ -67,6 +81,8 @@ func (p *gcPacer) start() {
 		return
 	}
 	p.running = true
+	p.gen++
+	p.followed = 0
 	debug.SetGCPercent(gcMaxPercent)
 	p.arm()
 }
@@ -80,23 +96,31 @@ func (p *gcPacer) stop() {
 
 // arm registers the cleanup that runs after the next collection.
 func (p *gcPacer) arm() {
-	runtime.AddCleanup(new(gcSentinel), (*gcPacer).collected, p)
+	runtime.AddCleanup(new(gcSentinel), collected, pacerArm{p, p.gen})
 }
 
 // collected runs after a collection: it sets GOGC for the live heap that
 // collection found, unless writeTable holds the collector, and arms the
 // next call.
-func (p *gcPacer) collected() {
+func collected(a pacerArm) {
+	p := a.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.running {
+	if !p.running || a.gen != p.gen {
 		return
 	}
+	p.followed++
 	if !p.held {
-		metrics.Read(p.sample[:])
-		if p.sample[0].Value.Kind() == metrics.KindUint64 {
-			debug.SetGCPercent(gcPercentFor(p.sample[0].Value.Uint64()))
+		metrics.Read(p.samples[:])
+		var v [3]uint64
+		for i, s := range p.samples {
+			if s.Value.Kind() != metrics.KindUint64 {
+				p.arm()
+				return
+			}
+			v[i] = s.Value.Uint64()
 		}
+		debug.SetGCPercent(gcPercentFor(v[0], v[1]+v[2]))
 	}
 	p.arm()
 }

@@ -7,31 +7,36 @@ import (
 	"runtime/metrics"
 	"testing"
 	"time"
+
+	"github.com/tcplens/tcplens/report"
 )
 
 func TestGCPercentFor(t *testing.T) {
 	const mb = 1 << 20
 	for _, tc := range []struct {
-		live uint64
-		want int
+		live, roots uint64
+		want        int
 	}{
-		{0, 100},
-		{10 * mb, 100},  // a small heap may double
-		{44 * mb, 100},  // exactly doubles to the budget
-		{55 * mb, 60},   // grows to the budget: 88 MB
-		{70 * mb, 25},   // 87.5 MB
-		{80 * mb, 20},   // 20% would pass the budget: 20%
-		{500 * mb, 20},  // a large heap grows by 20%, as at GOGC 20
-		{1 << 40, 20},   //
-		{1<<64 - 1, 20}, // no overflow
+		{0, 0, 100},
+		{10 * mb, 5 * mb, 100}, // a small heap may double
+		{40 * mb, 4 * mb, 100}, // (88-40)/44 = 109%: at most 100
+		{55 * mb, 0, 60},       // grows to the budget: 88 MB
+		{55 * mb, 5 * mb, 55},  // the roots count towards Go's goal
+		{70 * mb, 0, 25},       // 87.5 MB
+		{80 * mb, 5 * mb, 20},  // 20% would pass the budget: 20%
+		{500 * mb, 5 * mb, 20}, // a large heap grows by 20%, as at GOGC 20
+		{1<<64 - 1, 1<<64 - 1, 20},
 	} {
-		if got := gcPercentFor(tc.live); got != tc.want {
-			t.Errorf("gcPercentFor(%d MB) = %d, want %d", tc.live/mb, got, tc.want)
+		got := gcPercentFor(tc.live, tc.roots)
+		if got != tc.want {
+			t.Errorf("gcPercentFor(%d MB, %d MB) = %d, want %d", tc.live/mb, tc.roots/mb, got, tc.want)
 		}
-		if tc.live > 0 && tc.live < 1<<40 {
-			goal := tc.live + tc.live*uint64(gcPercentFor(tc.live))/100
-			if goal > max(tc.live*6/5+1, gcBudget) {
-				t.Errorf("live %d MB: heap goal %d MB, above both the budget and 1.2x live", tc.live/mb, goal/mb)
+		// Go's heap goal at that GOGC is within the budget, unless it is
+		// GOGC 20's.
+		if tc.live < 1<<40 {
+			goal := tc.live + (tc.live+tc.roots)*uint64(got)/100
+			if goal > gcBudget && got != gcMinPercent {
+				t.Errorf("live %d MB: heap goal %d MB at GOGC %d, above the budget", tc.live/mb, goal/mb, got)
 			}
 		}
 	}
@@ -89,4 +94,67 @@ func TestPacerFollowsLiveHeap(t *testing.T) {
 	}
 	release()
 	wait(100)
+}
+
+// A pacer stopped and started again follows each collection once, not
+// once for each start.
+func TestPacerRestartsOnce(t *testing.T) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOGC or GOMEMLIMIT set: the pacer does not run")
+	}
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	p := newGCPacer()
+	p.start()
+	p.stop()
+	p.start()
+	defer p.stop()
+	const n = 10
+	for range n {
+		runtime.GC()
+		time.Sleep(5 * time.Millisecond)
+	}
+	p.mu.Lock()
+	followed := p.followed
+	p.mu.Unlock()
+	if followed == 0 || followed > n {
+		t.Errorf("%d collections followed in %d", followed, n)
+	}
+}
+
+// gcDuringWrite runs collections at its first write and notes GOGC then.
+type gcDuringWrite struct {
+	wrote bool
+	gogc  int
+}
+
+func (w *gcDuringWrite) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.wrote = true
+		for range 3 {
+			runtime.GC()
+			time.Sleep(10 * time.Millisecond)
+		}
+		w.gogc = gogc()
+	}
+	return len(b), nil
+}
+
+// While writeTable draws, the pacer leaves the collector as writeTable set
+// it (off, below a memory limit), however many collections run.
+func TestWriteTableHoldsPacer(t *testing.T) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOGC or GOMEMLIMIT set: the pacer does not run")
+	}
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	pacer.start()
+	defer pacer.stop()
+	var w gcDuringWrite
+	if err := writeTable(&w, nil, report.Summary{File: "f"}); err != nil {
+		t.Fatal(err)
+	}
+	if !w.wrote || w.gogc != -1 {
+		t.Errorf("GOGC %d while the table was drawn, want it off", w.gogc)
+	}
 }
