@@ -29,27 +29,31 @@ import (
 // beyond that in a temporary file, so that memory follows the connections
 // still open, not the capture.
 type Ladder struct {
-	w         *bufio.Writer // keeps the first write error
-	file      string
-	want      map[uint64]bool // nil: every connection
-	order     []uint64        // want's ids in order; nil: every id from 1
-	next      int             // the next connection to draw: an index in order, or (order nil) its id - 1
-	stream    bool            // drawing in the order connections finish (DrawFinished)
-	first     time.Time       // TIME is relative to it (SetFirst)
-	firstSet  bool
-	open      map[*tracker.Conn]*ladderConn // not finished: rows only
-	held      map[uint64]heldLadder         // finished and drawn to text, waiting for an earlier one
-	heldMem   int                           // bytes of held text in memory
-	scratch   bytes.Buffer                  // where a held connection is drawn
-	sw        *bufio.Writer                 // writes to scratch
-	spill     *os.File                      // held text beyond ladderHeld; nil until needed
-	spillEnd  int64
-	readBuf   []byte          // what drawHeld reads back
-	spillOff  bool            // the spill file could not be made or written: memory only
-	readErr   error           // the first error reading the spill file back, returned by Close
-	spillName string          // the spill file's name, if it could not be removed at once
-	drawn     map[uint64]bool // ids asked for that were drawn
-	outcomes  outcomeCounts
+	w            *bufio.Writer // keeps the first write error
+	file         string
+	want         map[uint64]bool // nil: every connection
+	order        []uint64        // want's ids in order; nil: every id from 1
+	next         int             // the next connection to draw: an index in order, or (order nil) its id - 1
+	stream       bool            // drawing in the order connections finish (DrawFinished)
+	first        time.Time       // TIME is relative to it (SetFirst)
+	firstSet     bool
+	open         map[*tracker.Conn]*ladderConn // not finished: rows only
+	held         map[uint64]heldLadder         // finished and drawn to text, waiting for an earlier one
+	heldMem      int                           // bytes of held text in memory
+	scratch      bytes.Buffer                  // where a held connection is drawn
+	sw           *bufio.Writer                 // writes to scratch
+	spill        *os.File                      // held text beyond ladderHeld; nil until needed
+	spillEnd     int64                         // bytes spilled: those written, then spillBuf's
+	spillWritten int64                         // bytes written to the file
+	spillBuf     []byte                        // spilled, not written yet
+	spilled      int                           // drawings in the file or spillBuf, not drawn yet
+	readBuf      []byte                        // what drawHeld reads back
+	spillOff     bool                          // the spill file could not be made or written: memory only
+	readErr      error                         // the first error reading the spill file back
+	readErrs     int                           // drawings that could not be read back, reported by Close
+	spillName    string                        // the spill file's name, if it could not be removed at once
+	drawn        map[uint64]bool               // ids asked for that were drawn
+	outcomes     outcomeCounts
 }
 
 // ladderHeld is how many bytes of held drawings a Ladder keeps in memory
@@ -102,7 +106,8 @@ type ladderTimer struct {
 
 // NewLadder returns a Ladder that draws to w the connections with the
 // given ids (the table's # column) of capture file, or every connection
-// if there are none.
+// if there are none. Close must be called: it also closes the temporary
+// file the Ladder may have made.
 func NewLadder(w io.Writer, file string, ids []uint64) *Ladder {
 	l := &Ladder{
 		w: bufio.NewWriter(w), file: file, open: make(map[*tracker.Conn]*ladderConn),
@@ -192,6 +197,10 @@ func (l *Ladder) nextID() uint64 {
 	return l.order[l.next]
 }
 
+// spillChunk is how much spilled text a Ladder gathers before it writes
+// it to the file in one call. A variable for the tests.
+var spillChunk = 256 << 10
+
 // hold draws lc to text and keeps it until its turn: in memory while the
 // held text is within ladderHeld, else in the spill file (in memory after
 // all if the file cannot be made or written).
@@ -222,42 +231,83 @@ func (l *Ladder) hold(lc *ladderConn) {
 			}
 		}
 		if !l.spillOff {
-			n, err := l.spill.WriteAt(text, l.spillEnd)
-			if err == nil {
-				l.held[lc.rec.ID] = heldLadder{off: l.spillEnd, n: int64(n)}
-				l.spillEnd += int64(n)
-				return
+			l.held[lc.rec.ID] = heldLadder{off: l.spillEnd, n: int64(len(text))}
+			l.spillBuf = append(l.spillBuf, text...)
+			l.spillEnd += int64(len(text))
+			l.spilled++
+			if len(l.spillBuf) >= spillChunk {
+				l.flushSpill()
 			}
-			l.spillOff = true // what is in the file stays readable
+			return
 		}
 	}
 	l.held[lc.rec.ID] = heldLadder{text: bytes.Clone(text)}
 	l.heldMem += len(text)
 }
 
+// flushSpill writes the spilled text gathered so far to the file. If that
+// fails, the drawings in it are kept in memory instead, and nothing more
+// goes to the file.
+func (l *Ladder) flushSpill() {
+	if len(l.spillBuf) == 0 {
+		return
+	}
+	if _, err := l.spill.WriteAt(l.spillBuf, l.spillWritten); err == nil {
+		l.spillWritten += int64(len(l.spillBuf))
+		l.spillBuf = l.spillBuf[:0]
+		return
+	}
+	l.spillOff = true
+	for id, h := range l.held {
+		if h.text == nil && h.off >= l.spillWritten {
+			at := h.off - l.spillWritten
+			l.held[id] = heldLadder{text: bytes.Clone(l.spillBuf[at : at+h.n])}
+			l.heldMem += int(h.n)
+			l.spilled--
+		}
+	}
+	l.spillBuf = nil
+	l.spillEnd = l.spillWritten
+}
+
 // drawHeld writes the held drawing h of connection id and forgets it.
 func (l *Ladder) drawHeld(id uint64, h heldLadder) {
 	delete(l.held, id)
+	switch {
+	case h.text != nil:
+		l.w.Write(h.text)
+		l.heldMem -= len(h.text)
+	case h.off >= l.spillWritten: // not written to the file yet
+		at := h.off - l.spillWritten
+		l.w.Write(l.spillBuf[at : at+h.n])
+		l.spilled--
+	default:
+		// Through a buffer of its own: io.Copy to the bufio.Writer would
+		// end in the output file's ReadFrom, which makes a 32 KB buffer a
+		// call.
+		l.spilled--
+		l.readBuf = slices.Grow(l.readBuf[:0], int(h.n))[:h.n]
+		_, err := l.spill.ReadAt(l.readBuf, h.off)
+		if cap(l.readBuf) > 1<<20 {
+			defer func() { l.readBuf = nil }()
+		}
+		if err != nil {
+			if l.readErrs++; l.readErr == nil {
+				l.readErr = fmt.Errorf("connection %d: %w", id, err)
+			}
+			return
+		}
+		l.w.Write(l.readBuf)
+	}
 	if l.want != nil {
 		l.drawn[id] = true
 	}
-	if h.text != nil {
-		l.w.Write(h.text)
-		l.heldMem -= len(h.text)
-		return
-	}
-	// Through a buffer of its own: io.Copy to the bufio.Writer would end
-	// in the output file's ReadFrom, which makes a 32 KB buffer a call.
-	l.readBuf = slices.Grow(l.readBuf[:0], int(h.n))[:h.n]
-	if _, err := l.spill.ReadAt(l.readBuf, h.off); err != nil {
-		if l.readErr == nil {
-			l.readErr = fmt.Errorf("ladder of connection %d: reading it back from a temporary file: %w", id, err)
-		}
-		return
-	}
-	l.w.Write(l.readBuf)
-	if cap(l.readBuf) > 1<<20 {
-		l.readBuf = nil
+	if l.spilled == 0 && l.spill != nil && l.spillEnd > 0 {
+		// Nothing waits in the file: it starts again from the beginning,
+		// so that it holds the drawings waiting at once, not all there
+		// ever were.
+		l.spillBuf, l.spillWritten, l.spillEnd = l.spillBuf[:0], 0, 0
+		l.spill.Truncate(0)
 	}
 }
 
@@ -355,8 +405,8 @@ func (l *Ladder) Close(sum Summary) error {
 		}
 		l.spill = nil
 	}
-	if err == nil {
-		err = l.readErr
+	if err == nil && l.readErrs > 0 {
+		err = fmt.Errorf("ladder: %s could not be read back from a temporary file (%w)", Plural(int64(l.readErrs), "connection"), l.readErr)
 	}
 	return err
 }

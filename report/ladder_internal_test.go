@@ -17,11 +17,12 @@ import (
 )
 
 // drawLadder draws every connection of file with held drawings kept in
-// memory up to held bytes.
-func drawLadder(t *testing.T, file string, held int) (string, error) {
+// memory up to held bytes, and spilled ones written to the file in chunks
+// of chunk bytes.
+func drawLadder(t *testing.T, file string, held, chunk int) (string, error) {
 	t.Helper()
-	defer func(prev int) { ladderHeld = prev }(ladderHeld)
-	ladderHeld = held
+	defer func(h, c int) { ladderHeld, spillChunk = h, c }(ladderHeld, spillChunk)
+	ladderHeld, spillChunk = held, chunk
 	r, err := capture.Open(file)
 	if err != nil {
 		return "", err
@@ -38,6 +39,9 @@ func drawLadder(t *testing.T, file string, held int) (string, error) {
 	}
 	tr.Flush()
 	err = l.Close(Summary{File: file, Stats: r.Stats})
+	if l.spill != nil {
+		t.Errorf("%s: the spill file is still open after Close", file)
+	}
 	return out.String(), err
 }
 
@@ -50,14 +54,14 @@ func TestLadderSpillsHeldConnections(t *testing.T) {
 	t.Setenv("TMPDIR", tmp)
 	spilled := 0
 	for _, file := range testcaptures.All(t) {
-		inMemory, err := drawLadder(t, file, 1<<40)
+		inMemory, err := drawLadder(t, file, 1<<40, spillChunk)
 		if errors.Is(err, capture.ErrNotCapture) {
 			continue
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		onDisk, err := drawLadder(t, file, 0)
+		onDisk, err := drawLadder(t, file, 0, 1) // each written at once
 		if err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}
@@ -76,10 +80,10 @@ func TestLadderSpillsHeldConnections(t *testing.T) {
 	}
 }
 
-// Connections that finish behind a long one come out in # order, the same
-// whether they waited in memory, in the file, or partly in each.
-func TestLadderHeldInOrder(t *testing.T) {
-	t.Setenv("TMPDIR", t.TempDir())
+// heldCapture writes a capture whose first connection stays open while
+// six others finish behind it, and returns its path.
+func heldCapture(t *testing.T) string {
+	t.Helper()
 	b := scenario.New(scenario.Options{})
 	long := b.Conn("10.0.0.1:39999", "10.0.0.2:80")
 	long.Handshake()
@@ -98,7 +102,15 @@ func TestLadderHeldInOrder(t *testing.T) {
 	if err := b.WriteFile(file); err != nil {
 		t.Fatal(err)
 	}
-	whole, err := drawLadder(t, file, 1<<40)
+	return file
+}
+
+// Connections that finish behind a long one come out in # order, the same
+// whether they waited in memory, in the file, or partly in each.
+func TestLadderHeldInOrder(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	file := heldCapture(t)
+	whole, err := drawLadder(t, file, 1<<40, spillChunk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,13 +122,55 @@ func TestLadderHeldInOrder(t *testing.T) {
 		}
 		at = append(at, i)
 	}
-	for _, held := range []int{0, at[3] - at[2], 2 * (at[3] - at[2])} {
-		got, err := drawLadder(t, file, held)
-		if err != nil {
-			t.Fatal(err)
+	one := at[3] - at[2]
+	for _, held := range []int{0, one, 2 * one} {
+		// Written to the file each at once, two at a time, or all at the end.
+		for _, chunk := range []int{1, one + 1, 1 << 20} {
+			got, err := drawLadder(t, file, held, chunk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != whole {
+				t.Errorf("%d bytes held in memory, written in chunks of %d:\n%s\nwant\n%s", held, chunk, got, whole)
+			}
 		}
-		if got != whole {
-			t.Errorf("%d bytes held in memory:\n%s\nwant\n%s", held, got, whole)
-		}
+	}
+}
+
+// If the file cannot be read back, Close says how many connections were
+// lost, and those asked for with --conn are reported missing.
+func TestLadderReadBackFails(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	defer func(prev int) { ladderHeld = prev }(ladderHeld)
+	ladderHeld = 0
+	r, err := capture.Open(heldCapture(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var out bytes.Buffer
+	l := NewLadder(&out, "held.pcap", []uint64{1, 2, 3, 4, 5, 6, 7})
+	cfg, _ := tracker.Profile("linux")
+	tr := tracker.New(cfg, l.Finish)
+	tr.OnStep(l.Step)
+	var seg capture.Segment
+	for r.Next(&seg) == nil {
+		tr.Track(&seg)
+	}
+	if l.spilled != 6 {
+		t.Fatalf("%d connections spilled before the first finished, want 6", l.spilled)
+	}
+	l.flushSpill()
+	l.spill.Close() // reads fail from here on
+	tr.Flush()
+	err = l.Close(Summary{File: "held.pcap"})
+	if err == nil || !strings.Contains(err.Error(), "6 connections could not be read back") {
+		t.Errorf("Close: %v, want 6 connections lost", err)
+	}
+	if got := l.Missing(); len(got) != 6 || got[0] != 2 {
+		t.Errorf("Missing() = %v, want 2 to 7", got)
+	}
+	if !strings.Contains(out.String(), "connection 1: ") {
+		t.Errorf("connection 1 not drawn:\n%s", out.String())
 	}
 }

@@ -7,7 +7,8 @@ import (
 	"sync"
 )
 
-// The garbage collector's pace, unless the user sets GOGC or GOMEMLIMIT.
+// The garbage collector's pace, unless the user sets GOGC (a GOMEMLIMIT of
+// theirs stays a cap below the goals worked out here).
 //
 // Most of the heap is connections that live for seconds to minutes, so
 // the live heap is large and changes slowly, and Go's default (a

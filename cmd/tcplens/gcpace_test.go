@@ -53,7 +53,7 @@ func gogc() int {
 // while it is small, 20 once it is near the budget, and back.
 func TestPacerFollowsLiveHeap(t *testing.T) {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
-		t.Skip("GOGC or GOMEMLIMIT set: the pacer does not run")
+		t.Skip("GOGC or GOMEMLIMIT set: the collector's pace is not the pacer's alone")
 	}
 	prev := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(prev)

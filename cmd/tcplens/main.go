@@ -12,7 +12,9 @@ import (
 )
 
 func main() {
-	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+	// A GOMEMLIMIT of the user's is a cap the pacer's goals stay under:
+	// only a GOGC of theirs replaces it.
+	if os.Getenv("GOGC") == "" {
 		pacer.start()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
