@@ -14,17 +14,21 @@ import (
 
 // pcapRecords reads the records of a pcap file straight out of the Reader's
 // buffer: no copy and no allocation per packet, where pcapgo's reader
-// copies each record into a buffer of its own. pcapgo still reads and
-// checks the file header, and its limits and messages are kept: a record
-// longer than the snap length, or than 256 KiB if that is larger, is an
-// error, as is a captured length above the original length.
+// copies each record into a buffer of its own. It takes records from a
+// window of what the buffer holds, and tells the buffer what it used only
+// when it needs more (a Peek and a Discard per buffer's worth, not per
+// record). pcapgo still reads and checks the file header, and its limits
+// and messages are kept: a record longer than the snap length, or than
+// 256 KiB if that is larger, is an error, as is a captured length above
+// the original length.
 type pcapRecords struct {
 	buf     *bufio.Reader
 	bigEnd  bool   // a big-endian file
 	nanos   uint32 // multiplies the sub-second field into nanoseconds
 	snaplen uint32
 	maxLen  int
-	pending int    // bytes of the last record still to discard
+	win     []byte // what buf holds, from the last Peek
+	used    int    // bytes of win returned as records: read, not yet discarded from buf
 	big     []byte // records longer than the buffer
 }
 
@@ -44,27 +48,38 @@ func newPcapRecords(buf *bufio.Reader, magic uint32, hdr *pcapgo.Reader) *pcapRe
 	return p
 }
 
-// release discards the previous record, whose bytes stayed in the buffer
-// until now so that the caller could use them.
-func (p *pcapRecords) release() {
-	if p.pending > 0 {
-		p.buf.Discard(p.pending)
-		p.pending = 0
+// unread is how many bytes buf holds that were returned already: the
+// Reader's offset is that much further on than buf says.
+func (p *pcapRecords) unread() int { return p.used }
+
+// window makes win hold at least n bytes past used, discarding what was
+// used first; fewer if the file ends first, with the reason.
+func (p *pcapRecords) window(n int) error {
+	p.buf.Discard(p.used)
+	p.used = 0
+	w, err := p.buf.Peek(n)
+	if len(w) < n {
+		p.win = w
+		return err
 	}
+	p.win, _ = p.buf.Peek(p.buf.Buffered()) // all of it: no error once n fit
+	return nil
 }
 
-// next returns the next record's bytes, valid until release, and its
-// timestamp. The caller releases the previous record first (Reader.Next
-// does, before it takes the offset of this one).
+// next returns the next record's bytes, valid until the next call, and
+// its timestamp.
 func (p *pcapRecords) next() ([]byte, time.Time, error) {
-	h, err := p.buf.Peek(16)
-	if len(h) < 16 {
-		if len(h) == 0 && err == io.EOF {
-			return nil, time.Time{}, io.EOF
+	if len(p.win)-p.used < 16 {
+		if err := p.window(16); err != nil {
+			if len(p.win) == 0 && err == io.EOF {
+				return nil, time.Time{}, io.EOF
+			}
+			p.buf.Discard(len(p.win)) // consumed, so the error can say how much was there
+			p.win = nil
+			return nil, time.Time{}, cut(err)
 		}
-		p.buf.Discard(len(h)) // consumed, so the error can say how much was there
-		return nil, time.Time{}, cut(err)
 	}
+	h := p.win[p.used : p.used+16]
 	// As pcapgo: the sub-second field is multiplied in 32 bits.
 	sec, frac, caplen, length := binary.LittleEndian.Uint32(h[0:4]), binary.LittleEndian.Uint32(h[4:8]), binary.LittleEndian.Uint32(h[8:12]), binary.LittleEndian.Uint32(h[12:16])
 	if p.bigEnd {
@@ -80,17 +95,21 @@ func (p *pcapRecords) next() ([]byte, time.Time, error) {
 	}
 	n := 16 + capLen
 	if n <= p.buf.Size() {
-		rec, err := p.buf.Peek(n)
-		if len(rec) < n {
-			p.buf.Discard(len(rec))
-			return nil, ts, cut(err)
+		if len(p.win)-p.used < n {
+			if err := p.window(n); err != nil {
+				p.buf.Discard(len(p.win))
+				p.win = nil
+				return nil, ts, cut(err)
+			}
 		}
-		p.pending = n
-		return rec[16:n:n], ts, nil
+		rec := p.win[p.used+16 : p.used+n : p.used+n]
+		p.used += n
+		return rec, ts, nil
 	}
 	// A record longer than the buffer: copied, growing with what the file
 	// really holds, so a lying length cannot make us allocate it up front.
-	p.buf.Discard(16)
+	p.buf.Discard(p.used + 16)
+	p.win, p.used = nil, 0
 	p.big = p.big[:0]
 	for left := capLen; left > 0; {
 		chunk := min(left, p.buf.Size())

@@ -185,8 +185,15 @@ func (r *Reader) Close() error {
 }
 
 // offset is the position of the next unread byte of the (decompressed)
-// stream: what the counting reader delivered less what is still buffered.
-func (r *Reader) offset() int64 { return r.count.n - int64(r.buf.Buffered()) }
+// stream: what the counting reader delivered less what is still buffered
+// and not yet returned as a record.
+func (r *Reader) offset() int64 {
+	off := r.count.n - int64(r.buf.Buffered())
+	if r.pcap != nil {
+		off += int64(r.pcap.unread())
+	}
+	return off
+}
 
 func (r *Reader) errorf(frame, off int64, format string, args ...any) error {
 	return &FormatError{File: r.name, Frame: frame, Offset: off, Err: fmt.Errorf(format, args...)}
@@ -198,9 +205,6 @@ func (r *Reader) errorf(frame, off int64, format string, args ...any) error {
 // read before the damage stay valid.
 func (r *Reader) Next(seg *Segment) error {
 	for {
-		if r.pcap != nil {
-			r.pcap.release()
-		}
 		off := r.offset()
 		if r.src != nil {
 			off = r.ngPacketStart(off)
