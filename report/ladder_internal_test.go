@@ -23,13 +23,28 @@ func drawLadder(t *testing.T, file string, held, chunk int) (string, error) {
 	t.Helper()
 	defer func(h, c int) { ladderHeld, spillChunk = h, c }(ladderHeld, spillChunk)
 	ladderHeld, spillChunk = held, chunk
-	r, err := capture.Open(file)
+	l, tr, out, err := trackLadder(file, nil)
 	if err != nil {
 		return "", err
 	}
+	tr.Flush()
+	err = l.Close(Summary{File: file})
+	if l.spill != nil {
+		t.Errorf("%s: the spill file is still open after Close", file)
+	}
+	return out.String(), err
+}
+
+// trackLadder tracks every segment of file into a Ladder of the
+// connections ids (all without), and leaves the tracker unflushed.
+func trackLadder(file string, ids []uint64) (*Ladder, *tracker.Tracker, *bytes.Buffer, error) {
+	r, err := capture.Open(file)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	defer r.Close()
-	var out bytes.Buffer
-	l := NewLadder(&out, file, nil)
+	out := new(bytes.Buffer)
+	l := NewLadder(out, file, ids)
 	cfg, _ := tracker.Profile("linux")
 	tr := tracker.New(cfg, l.Finish)
 	tr.OnStep(l.Step)
@@ -37,12 +52,7 @@ func drawLadder(t *testing.T, file string, held, chunk int) (string, error) {
 	for r.Next(&seg) == nil {
 		tr.Track(&seg)
 	}
-	tr.Flush()
-	err = l.Close(Summary{File: file, Stats: r.Stats})
-	if l.spill != nil {
-		t.Errorf("%s: the spill file is still open after Close", file)
-	}
-	return out.String(), err
+	return l, tr, out, nil
 }
 
 // A connection that finishes while an earlier one is still open waits for
@@ -143,19 +153,9 @@ func TestLadderReadBackFails(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
 	defer func(prev int) { ladderHeld = prev }(ladderHeld)
 	ladderHeld = 0
-	r, err := capture.Open(heldCapture(t))
+	l, tr, out, err := trackLadder(heldCapture(t), []uint64{1, 2, 3, 4, 5, 6, 7})
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer r.Close()
-	var out bytes.Buffer
-	l := NewLadder(&out, "held.pcap", []uint64{1, 2, 3, 4, 5, 6, 7})
-	cfg, _ := tracker.Profile("linux")
-	tr := tracker.New(cfg, l.Finish)
-	tr.OnStep(l.Step)
-	var seg capture.Segment
-	for r.Next(&seg) == nil {
-		tr.Track(&seg)
 	}
 	if l.spilled != 6 {
 		t.Fatalf("%d connections spilled before the first finished, want 6", l.spilled)

@@ -42,6 +42,27 @@ func TestGCPercentFor(t *testing.T) {
 	}
 }
 
+// startPacer starts a new pacer, or the one given, for the test, and
+// stops it and puts GOGC back when the test ends. It skips the test when
+// the environment sets the collector's pace.
+func startPacer(t *testing.T, given ...*gcPacer) *gcPacer {
+	t.Helper()
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOGC or GOMEMLIMIT set: the collector's pace is not the pacer's alone")
+	}
+	prev := debug.SetGCPercent(100)
+	p := newGCPacer()
+	if len(given) > 0 {
+		p = given[0]
+	}
+	p.start()
+	t.Cleanup(func() {
+		p.stop()
+		debug.SetGCPercent(prev)
+	})
+	return p
+}
+
 // gogc reads the collector's GOGC without changing it.
 func gogc() int {
 	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
@@ -52,14 +73,7 @@ func gogc() int {
 // The pacer follows the live heap from one collection to the next: GOGC 100
 // while it is small, 20 once it is near the budget, and back.
 func TestPacerFollowsLiveHeap(t *testing.T) {
-	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
-		t.Skip("GOGC or GOMEMLIMIT set: the collector's pace is not the pacer's alone")
-	}
-	prev := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(prev)
-	p := newGCPacer()
-	p.start()
-	defer p.stop()
+	p := startPacer(t)
 
 	wait := func(want int) {
 		t.Helper()
@@ -99,16 +113,9 @@ func TestPacerFollowsLiveHeap(t *testing.T) {
 // A pacer stopped and started again follows each collection once, not
 // once for each start.
 func TestPacerRestartsOnce(t *testing.T) {
-	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
-		t.Skip("GOGC or GOMEMLIMIT set: the pacer does not run")
-	}
-	prev := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(prev)
-	p := newGCPacer()
-	p.start()
+	p := startPacer(t)
 	p.stop()
 	p.start()
-	defer p.stop()
 	const n = 10
 	for range n {
 		runtime.GC()
@@ -143,13 +150,7 @@ func (w *gcDuringWrite) Write(b []byte) (int, error) {
 // While writeTable draws, the pacer leaves the collector as writeTable set
 // it (off, below a memory limit), however many collections run.
 func TestWriteTableHoldsPacer(t *testing.T) {
-	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
-		t.Skip("GOGC or GOMEMLIMIT set: the pacer does not run")
-	}
-	prev := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(prev)
-	pacer.start()
-	defer pacer.stop()
+	startPacer(t, pacer)
 	var w gcDuringWrite
 	if err := writeTable(&w, nil, report.Summary{File: "f"}); err != nil {
 		t.Fatal(err)
