@@ -76,10 +76,14 @@ const inFlight = 4
 var partChunks = 4
 
 // shardOp is one step of a worker's batch: a segment to track, or the
-// timers to run, at capture time now (the dispatcher's clock).
+// timers to run, at capture time now (the dispatcher's clock). The clock
+// is the segment's own time unless the capture's times went backwards, so
+// it is kept apart, only where it is not: an op is 24 bytes without
+// pointers, half what the workers read from the dispatcher's core with
+// the clock in each.
 type shardOp struct {
-	seg   int32 // index in segs; -1: run the timers
-	now   time.Time
+	seg   int32  // index in segs; -1: run the timers
+	now   int32  // index in the batch's nows of the clock; -1: the segment's time
 	frame int64  // the frame being processed (for ordering what is emitted)
 	hash  uint64 // the segment's key's hashKey, which chose the worker
 }
@@ -106,11 +110,18 @@ type shardBatch struct {
 	chunks  [][]byte          // what Config.Prepare made of the connections handed on
 	segs    []capture.Segment // the global batch's, shared by all workers
 	ops     []shardOp
+	nows    []time.Time // the clock of the ops whose clock is not their segment's time
 	flush   bool
 	now     time.Time // the clock at the end of the batch
 	events  []shardEvent
 	late    int64
 	open    int
+}
+
+// clock keeps now for an op of b and returns its index in b.nows.
+func (b *shardBatch) clock(now time.Time) int32 {
+	b.nows = append(b.nows, now)
+	return int32(len(b.nows) - 1)
 }
 
 // NewSharded returns a Sharded with n workers (at least 1) that hands
@@ -204,8 +215,14 @@ func worker(cfg Config, workers int, in <-chan *shardBatch, out chan<- *shardBat
 		}
 		for _, op := range b.ops {
 			frame = op.frame
-			if op.now.After(t.now) {
-				t.now = op.now
+			var now time.Time
+			if op.now >= 0 {
+				now = b.nows[op.now]
+			} else {
+				now = b.segs[op.seg].Time
+			}
+			if now.After(t.now) {
+				t.now = now
 			}
 			if op.seg < 0 {
 				timers = true
@@ -248,7 +265,11 @@ func (s *Sharded) Track(seg *capture.Segment) {
 		s.segs = append(s.segs, *seg)
 	}
 	b.segs = s.segs
-	b.ops = append(b.ops, shardOp{seg: int32(len(s.segs) - 1), now: s.now, frame: seg.Frame, hash: h})
+	now := int32(-1)
+	if s.now != seg.Time {
+		now = b.clock(s.now)
+	}
+	b.ops = append(b.ops, shardOp{seg: int32(len(s.segs) - 1), now: now, frame: seg.Frame, hash: h})
 	if len(s.segs) == batchSize { // segs is batchSize long: never appended past
 		s.send(false)
 	}
@@ -272,7 +293,7 @@ func (s *Sharded) advance(now time.Time, frame int64) {
 	}
 	s.next = s.now.Add(sweepEvery)
 	for _, b := range s.cur {
-		b.ops = append(b.ops, shardOp{seg: -1, now: s.now, frame: frame})
+		b.ops = append(b.ops, shardOp{seg: -1, now: b.clock(s.now), frame: frame})
 	}
 }
 
@@ -405,7 +426,7 @@ func (s *Sharded) merge(g shardGroup) {
 		s.recycleChunks(w, b)
 		clear(b.events)
 		clear(b.release)
-		b.ops, b.events, b.flush, b.late = b.ops[:0], b.events[:0], false, 0
+		b.ops, b.nows, b.events, b.flush, b.late = b.ops[:0], b.nows[:0], b.events[:0], false, 0
 		// What emit released goes back to the worker with the batch, when
 		// it is sent again; if it is not kept, with a later one.
 		rel := b.release[:0]

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/tcplens/tcplens/capture"
+	"github.com/tcplens/tcplens/internal/scenario"
 	"github.com/tcplens/tcplens/internal/synthcorpus"
 	"github.com/tcplens/tcplens/internal/testcaptures"
 	"github.com/tcplens/tcplens/report"
@@ -198,5 +200,49 @@ func TestParkingParks(t *testing.T) {
 	tr.Flush()
 	if tr.Parked() != 0 || emitted != 1994 {
 		t.Errorf("after Flush: %d parked, %d handed on (want 0, 1994)", tr.Parked(), emitted)
+	}
+}
+
+// Where the capture's times go backwards, every worker still runs on the
+// capture's clock (the latest time seen so far), not on the latest time of
+// its own segments. Between two runs of the timers (which give every
+// worker the clock) a packet on one 4-tuple moves the clock on; then SYNs
+// stamped earlier supersede connections on other 4-tuples, which are
+// judged at the capture's clock (the time of their fin-retransmitted
+// anomaly) as one tracker judges them, with any number of workers.
+func TestShardedClockGoesBackwards(t *testing.T) {
+	b := scenario.New(scenario.Options{})
+	const n = 8
+	for i := range n {
+		c := b.Conn(fmt.Sprintf("10.0.0.1:%d", 40000+i), "10.0.0.2:80")
+		c.Handshake()
+		fin := c.Send(scenario.Client, "FA", 0)
+		b.Advance(10 * time.Millisecond)
+		c.Write(fin) // retransmitted
+		c.Send(scenario.Server, "A", 0)
+	}
+	b.Advance(1100 * time.Millisecond)
+	b.Conn("10.0.0.9:1", "10.0.0.2:80").Send(scenario.Client, "S", 0) // the timers run
+	b.Advance(800 * time.Millisecond)
+	// The clock moves on, on one other 4-tuple: one worker's.
+	b.Conn("10.0.0.3:50000", "10.0.0.2:80").Send(scenario.Client, "S", 0)
+	b.Advance(-500 * time.Millisecond)
+	for i := range n { // new incarnations, stamped before the clock
+		b.Conn(fmt.Sprintf("10.0.0.1:%d", 40000+i), "10.0.0.2:80", scenario.ISN(900000, 700000)).Send(scenario.Client, "S", 0)
+	}
+	file := filepath.Join(t.TempDir(), "backwards.pcap")
+	if err := b.WriteFile(file); err != nil {
+		t.Fatal(err)
+	}
+	want, wantLate := records(t, file, 0, false)
+	if !bytes.Contains(want, []byte(`"fin-retransmitted"`)) {
+		t.Fatalf("no fin-retransmitted anomaly in:\n%s", want)
+	}
+	for _, n := range []int{2, 3, 4} {
+		got, gotLate := records(t, file, n, true)
+		if !bytes.Equal(got, want) || gotLate != wantLate {
+			t.Errorf("%d workers: output differs from one tracker (%d vs %d bytes, late %d vs %d)%s",
+				n, len(got), len(want), gotLate, wantLate, firstDiff(got, want))
+		}
 	}
 }
