@@ -6,7 +6,6 @@ import (
 	"cmp"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,31 +28,24 @@ import (
 // beyond that in a temporary file, so that memory follows the connections
 // still open, not the capture.
 type Ladder struct {
-	w            *bufio.Writer // keeps the first write error
-	file         string
-	want         map[uint64]bool // nil: every connection
-	order        []uint64        // want's ids in order; nil: every id from 1
-	next         int             // the next connection to draw: an index in order, or (order nil) its id - 1
-	stream       bool            // drawing in the order connections finish (DrawFinished)
-	first        time.Time       // TIME is relative to it (SetFirst)
-	firstSet     bool
-	open         map[*tracker.Conn]*ladderConn // not finished: rows only
-	held         map[uint64]heldLadder         // finished and drawn to text, waiting for an earlier one
-	heldMem      int                           // bytes of held text in memory
-	scratch      bytes.Buffer                  // where a held connection is drawn
-	sw           *bufio.Writer                 // writes to scratch
-	spill        *os.File                      // held text beyond ladderHeld; nil until needed
-	spillEnd     int64                         // bytes spilled: those written, then spillBuf's
-	spillWritten int64                         // bytes written to the file
-	spillBuf     []byte                        // spilled, not written yet
-	spilled      int                           // drawings in the file or spillBuf, not drawn yet
-	readBuf      []byte                        // what drawHeld reads back
-	spillOff     bool                          // the spill file could not be made or written: memory only
-	readErr      error                         // the first error reading the spill file back
-	readErrs     int                           // drawings that could not be read back, reported by Close
-	spillName    string                        // the spill file's name, if it could not be removed at once
-	drawn        map[uint64]bool               // ids asked for that were drawn
-	outcomes     outcomeCounts
+	w        *bufio.Writer // keeps the first write error
+	file     string
+	want     map[uint64]bool // nil: every connection
+	order    []uint64        // want's ids in order; nil: every id from 1
+	next     int             // the next connection to draw: an index in order, or (order nil) its id - 1
+	stream   bool            // drawing in the order connections finish (DrawFinished)
+	first    time.Time       // TIME is relative to it (SetFirst)
+	firstSet bool
+	open     map[*tracker.Conn]*ladderConn // not finished: rows only
+	held     map[uint64]heldLadder         // finished and drawn to text, waiting for an earlier one
+	heldMem  int                           // bytes of held text in memory
+	scratch  bytes.Buffer                  // where a held connection is drawn
+	sw       *bufio.Writer                 // writes to scratch
+	spill    spillFile                     // held text beyond ladderHeld
+	readErr  error                         // the first error reading the spill file back
+	readErrs int                           // drawings that could not be read back, reported by Close
+	drawn    map[uint64]bool               // ids asked for that were drawn
+	outcomes outcomeCounts
 }
 
 // ladderHeld is how many bytes of held drawings a Ladder keeps in memory
@@ -197,10 +189,6 @@ func (l *Ladder) nextID() uint64 {
 	return l.order[l.next]
 }
 
-// spillChunk is how much spilled text a Ladder gathers before it writes
-// it to the file in one call. A variable for the tests.
-var spillChunk = 256 << 10
-
 // hold draws lc to text and keeps it until its turn: in memory while the
 // held text is within ladderHeld, else in the spill file (in memory after
 // all if the file cannot be made or written).
@@ -218,24 +206,10 @@ func (l *Ladder) hold(lc *ladderConn) {
 			l.scratch = bytes.Buffer{}
 		}
 	}()
-	if l.heldMem+len(text) > ladderHeld && !l.spillOff {
-		if l.spill == nil {
-			f, err := os.CreateTemp("", "tcplens-ladder-*")
-			if err != nil {
-				l.spillOff = true
-			} else {
-				l.spill = f
-				if os.Remove(f.Name()) != nil {
-					l.spillName = f.Name() // removed by Close
-				}
-			}
-		}
-		if !l.spillOff {
-			l.held[lc.rec.ID] = heldLadder{off: l.spillEnd, n: int64(len(text))}
-			l.spillBuf = append(l.spillBuf, text...)
-			l.spillEnd += int64(len(text))
-			l.spilled++
-			if len(l.spillBuf) >= spillChunk {
+	if l.heldMem+len(text) > ladderHeld {
+		if off, ok := l.spill.add(text); ok {
+			l.held[lc.rec.ID] = heldLadder{off: off, n: int64(len(text))}
+			if l.spill.full() {
 				l.flushSpill()
 			}
 			return
@@ -245,69 +219,40 @@ func (l *Ladder) hold(lc *ladderConn) {
 	l.heldMem += len(text)
 }
 
-// flushSpill writes the spilled text gathered so far to the file. If that
-// fails, the drawings in it are kept in memory instead, and nothing more
-// goes to the file.
+// flushSpill writes the spilled text gathered so far to the file; the
+// drawings it could not write are kept in memory instead.
 func (l *Ladder) flushSpill() {
-	if len(l.spillBuf) == 0 {
+	unwritten, from := l.spill.flush()
+	if unwritten == nil {
 		return
 	}
-	if _, err := l.spill.WriteAt(l.spillBuf, l.spillWritten); err == nil {
-		l.spillWritten += int64(len(l.spillBuf))
-		l.spillBuf = l.spillBuf[:0]
-		return
-	}
-	l.spillOff = true
 	for id, h := range l.held {
-		if h.text == nil && h.off >= l.spillWritten {
-			at := h.off - l.spillWritten
-			l.held[id] = heldLadder{text: bytes.Clone(l.spillBuf[at : at+h.n])}
+		if h.text == nil && h.off >= from {
+			at := h.off - from
+			l.held[id] = heldLadder{text: bytes.Clone(unwritten[at : at+h.n])}
 			l.heldMem += int(h.n)
-			l.spilled--
 		}
 	}
-	l.spillBuf = nil
-	l.spillEnd = l.spillWritten
 }
 
 // drawHeld writes the held drawing h of connection id and forgets it.
 func (l *Ladder) drawHeld(id uint64, h heldLadder) {
 	delete(l.held, id)
-	switch {
-	case h.text != nil:
+	if h.text != nil {
 		l.w.Write(h.text)
 		l.heldMem -= len(h.text)
-	case h.off >= l.spillWritten: // not written to the file yet
-		at := h.off - l.spillWritten
-		l.w.Write(l.spillBuf[at : at+h.n])
-		l.spilled--
-	default:
-		// Through a buffer of its own: io.Copy to the bufio.Writer would
-		// end in the output file's ReadFrom, which makes a 32 KB buffer a
-		// call.
-		l.spilled--
-		l.readBuf = slices.Grow(l.readBuf[:0], int(h.n))[:h.n]
-		_, err := l.spill.ReadAt(l.readBuf, h.off)
-		if cap(l.readBuf) > 1<<20 {
-			defer func() { l.readBuf = nil }()
-		}
+	} else {
+		text, err := l.spill.take(h.off, h.n)
 		if err != nil {
 			if l.readErrs++; l.readErr == nil {
 				l.readErr = fmt.Errorf("connection %d: %w", id, err)
 			}
 			return
 		}
-		l.w.Write(l.readBuf)
+		l.w.Write(text)
 	}
 	if l.want != nil {
 		l.drawn[id] = true
-	}
-	if l.spilled == 0 && l.spill != nil && l.spillEnd > 0 {
-		// Nothing waits in the file: it starts again from the beginning,
-		// so that it holds the drawings waiting at once, not all there
-		// ever were.
-		l.spillBuf, l.spillWritten, l.spillEnd = l.spillBuf[:0], 0, 0
-		l.spill.Truncate(0)
 	}
 }
 
@@ -398,13 +343,7 @@ func (l *Ladder) Close(sum Summary) error {
 	l.DrawFinished()
 	writeFooter(l.w, &l.outcomes, sum)
 	err := l.w.Flush()
-	if l.spill != nil {
-		l.spill.Close()
-		if l.spillName != "" {
-			os.Remove(l.spillName)
-		}
-		l.spill = nil
-	}
+	l.spill.close()
 	if err == nil && l.readErrs > 0 {
 		err = fmt.Errorf("ladder: %s could not be read back from a temporary file (%w)", Plural(int64(l.readErrs), "connection"), l.readErr)
 	}

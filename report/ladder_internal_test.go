@@ -29,7 +29,7 @@ func drawLadder(t *testing.T, file string, held, chunk int) (string, error) {
 	}
 	tr.Flush()
 	err = l.Close(Summary{File: file})
-	if l.spill != nil {
+	if l.spill.f != nil {
 		t.Errorf("%s: the spill file is still open after Close", file)
 	}
 	return out.String(), err
@@ -157,11 +157,11 @@ func TestLadderReadBackFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.spilled != 6 {
-		t.Fatalf("%d connections spilled before the first finished, want 6", l.spilled)
+	if l.spill.waiting != 6 {
+		t.Fatalf("%d connections spilled before the first finished, want 6", l.spill.waiting)
 	}
 	l.flushSpill()
-	l.spill.Close() // reads fail from here on
+	l.spill.f.Close() // reads fail from here on
 	tr.Flush()
 	err = l.Close(Summary{File: "held.pcap"})
 	if err == nil || !strings.Contains(err.Error(), "6 connections could not be read back") {
@@ -172,5 +172,37 @@ func TestLadderReadBackFails(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "connection 1: ") {
 		t.Errorf("connection 1 not drawn:\n%s", out.String())
+	}
+}
+
+// If the file cannot be written, what was gathered for it is kept in
+// memory instead: nothing is lost, and the ladders are the same.
+func TestLadderSpillWriteFails(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	file := heldCapture(t)
+	whole, err := drawLadder(t, file, 1<<40, spillChunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(prev int) { ladderHeld = prev }(ladderHeld)
+	ladderHeld = 0
+	l, tr, out, err := trackLadder(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.spill.waiting != 6 || l.spill.inBuf != 6 {
+		t.Fatalf("%d connections waiting in the spill file, %d not written; want 6 and 6", l.spill.waiting, l.spill.inBuf)
+	}
+	l.spill.f.Close() // writes fail from here on
+	l.flushSpill()
+	if l.spill.waiting != 0 || !l.spill.failed {
+		t.Errorf("after a failed write: %d waiting in the file (want 0), failed %v", l.spill.waiting, l.spill.failed)
+	}
+	tr.Flush()
+	if err := l.Close(Summary{File: file}); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != whole {
+		t.Errorf("after a failed write:\n%s\nwant\n%s", out.String(), whole)
 	}
 }
