@@ -264,7 +264,6 @@ func (s *Sharded) Track(seg *capture.Segment) {
 	} else {
 		s.segs = append(s.segs, *seg)
 	}
-	b.segs = s.segs
 	now := int32(-1)
 	if s.now != seg.Time {
 		now = b.clock(s.now)
@@ -333,7 +332,7 @@ func (s *Sharded) Open() int { return int(s.open.Load()) }
 // goroutine, which may be at most inFlight global batches behind.
 func (s *Sharded) send(flush bool) {
 	for w, b := range s.cur {
-		b.flush, b.now = flush, s.now
+		b.segs, b.flush, b.now = s.segs, flush, s.now
 		s.in[w] <- b
 	}
 	s.groups <- shardGroup{s.cur, s.segs}
