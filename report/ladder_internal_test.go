@@ -115,15 +115,23 @@ func heldCapture(t *testing.T) string {
 	return file
 }
 
-// Connections that finish behind a long one come out in # order, the same
-// whether they waited in memory, in the file, or partly in each.
-func TestLadderHeldInOrder(t *testing.T) {
+// heldLadders writes heldCapture's capture, with TMPDIR a directory of the
+// test's, and returns its path and its ladders drawn all in memory.
+func heldLadders(t *testing.T) (file, whole string) {
+	t.Helper()
 	t.Setenv("TMPDIR", t.TempDir())
-	file := heldCapture(t)
+	file = heldCapture(t)
 	whole, err := drawLadder(t, file, 1<<40, spillChunk)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return file, whole
+}
+
+// Connections that finish behind a long one come out in # order, the same
+// whether they waited in memory, in the file, or partly in each.
+func TestLadderHeldInOrder(t *testing.T) {
+	file, whole := heldLadders(t)
 	var at []int
 	for id := 1; id <= 7; id++ {
 		i := strings.Index(whole, fmt.Sprintf("connection %d: ", id))
@@ -178,12 +186,7 @@ func TestLadderReadBackFails(t *testing.T) {
 // If the file cannot be written, what was gathered for it is kept in
 // memory instead: nothing is lost, and the ladders are the same.
 func TestLadderSpillWriteFails(t *testing.T) {
-	t.Setenv("TMPDIR", t.TempDir())
-	file := heldCapture(t)
-	whole, err := drawLadder(t, file, 1<<40, spillChunk)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file, whole := heldLadders(t)
 	defer func(prev int) { ladderHeld = prev }(ladderHeld)
 	ladderHeld = 0
 	l, tr, out, err := trackLadder(file, nil)
