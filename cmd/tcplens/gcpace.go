@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -47,12 +48,13 @@ func gcPercentFor(live, roots uint64) int {
 // gcPacer sets GOGC from the live heap once per collection: a cleanup on an
 // object that nothing references runs after each cycle and arms the next.
 type gcPacer struct {
-	mu       sync.Mutex
-	held     bool   // writeTable has the collector (see hold)
-	running  bool   // between start and stop
-	gen      uint64 // counts starts: a cleanup armed before the last start does nothing
-	followed int    // collections followed since the last start
-	samples  [3]metrics.Sample
+	mu        sync.Mutex
+	held      bool   // paused (see pause)
+	userLimit bool   // GOMEMLIMIT is set: pause leaves the collector alone
+	running   bool   // between start and stop
+	gen       uint64 // counts starts: a cleanup armed before the last start does nothing
+	followed  int    // collections followed since the last start
+	samples   [3]metrics.Sample
 }
 
 var pacer = newGCPacer()
@@ -82,6 +84,7 @@ func (p *gcPacer) start() {
 		return
 	}
 	p.running = true
+	p.userLimit = os.Getenv("GOMEMLIMIT") != ""
 	p.gen++
 	p.followed = 0
 	debug.SetGCPercent(gcMaxPercent)
@@ -101,7 +104,7 @@ func (p *gcPacer) arm() {
 }
 
 // collected runs after a collection: it sets GOGC for the live heap that
-// collection found, unless writeTable holds the collector, and arms the
+// collection found, unless the pacer is paused, and arms the
 // next call.
 func collected(a pacerArm) {
 	p := a.p
@@ -126,13 +129,27 @@ func collected(a pacerArm) {
 	p.arm()
 }
 
-// hold stops the pacer from changing GOGC until release is called, so that
-// a caller may set the collector itself for a while.
-func (p *gcPacer) hold() (release func()) {
+// pause turns the collector off until resume is called, except when the
+// heap reaches the memory the process holds now, and puts GOGC and the
+// memory limit back then; the pacer changes nothing meanwhile. For a
+// stretch that makes much short-lived garbage while little else lives
+// (writeTable). It does nothing unless the pacer runs and the user set no
+// GOMEMLIMIT, which it would override.
+func (p *gcPacer) pause() (resume func()) {
 	p.mu.Lock()
+	if !p.running || p.userLimit {
+		p.mu.Unlock()
+		return func() {}
+	}
 	p.held = true
 	p.mu.Unlock()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	limit := debug.SetMemoryLimit(int64(ms.Sys))
+	pct := debug.SetGCPercent(-1)
 	return func() {
+		debug.SetGCPercent(pct)
+		debug.SetMemoryLimit(limit)
 		p.mu.Lock()
 		p.held = false
 		p.mu.Unlock()

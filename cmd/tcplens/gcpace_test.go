@@ -97,16 +97,19 @@ func TestPacerFollowsLiveHeap(t *testing.T) {
 	big = nil
 	wait(100)
 
-	// Held, the pacer leaves GOGC to the holder.
-	release := p.hold()
-	debug.SetGCPercent(55)
+	// Paused, the collector is off, whatever collections run, and back
+	// at the pacer's pace after.
+	resume := p.pause()
 	runtime.GC()
 	runtime.GC()
 	time.Sleep(50 * time.Millisecond)
-	if got := gogc(); got != 55 {
-		t.Errorf("held: GOGC %d, want the holder's 55", got)
+	if got := gogc(); got != -1 {
+		t.Errorf("paused: GOGC %d, want off (-1)", got)
 	}
-	release()
+	resume()
+	if got := gogc(); got != 100 {
+		t.Errorf("resumed: GOGC %d, want 100 again", got)
+	}
 	wait(100)
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -51,19 +50,16 @@ func TestTableInIDOrder(t *testing.T) {
 
 // Drawing a table leaves the collector's settings as they were.
 func TestWriteTableRestoresGC(t *testing.T) {
-	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
-		t.Skip("GOGC or GOMEMLIMIT set: writeTable leaves the collector alone")
-	}
-	prevPct := debug.SetGCPercent(35)
+	startPacer(t, pacer)
 	prevLimit := debug.SetMemoryLimit(1 << 40)
-	defer debug.SetGCPercent(prevPct)
 	defer debug.SetMemoryLimit(prevLimit)
+	pct := gogc()
 	var out strings.Builder
 	if err := writeTable(&out, nil, report.Summary{File: "f"}); err != nil {
 		t.Fatal(err)
 	}
-	if pct, limit := debug.SetGCPercent(35), debug.SetMemoryLimit(1<<40); pct != 35 || limit != 1<<40 {
-		t.Errorf("after writeTable GOGC %d and memory limit %d, want 35 and %d", pct, limit, int64(1<<40))
+	if got, limit := gogc(), debug.SetMemoryLimit(1<<40); got != pct || limit != 1<<40 {
+		t.Errorf("after writeTable GOGC %d and memory limit %d, want %d and %d", got, limit, pct, int64(1<<40))
 	}
 	if !strings.Contains(out.String(), "f: 0 packets") {
 		t.Errorf("footer missing:\n%s", out.String())
