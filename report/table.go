@@ -285,8 +285,9 @@ type TableStream struct {
 	outcomes outcomeCounts
 }
 
-// streamWidths are the columns' widths in characters.
-var streamWidths = tw.Mapper[int, int]{0: 6, 1: 22, 2: 22, 3: 10, 4: 10, 5: 16, 6: 16, 7: 32, 8: 32, 9: 32, 10: 32}
+// streamWidths are the columns' widths in characters, padding included:
+// room for each header (C → S PKTS / BYTES is 18).
+var streamWidths = tw.Mapper[int, int]{0: 6, 1: 22, 2: 22, 3: 10, 4: 10, 5: 20, 6: 20, 7: 32, 8: 32, 9: 32, 10: 32}
 
 // NewTableStream starts a table on w; START is relative to first.
 func NewTableStream(w io.Writer, first time.Time) (*TableStream, error) {
@@ -299,7 +300,7 @@ func NewTableStream(w io.Writer, first time.Time) (*TableStream, error) {
 	if err := t.Start(); err != nil {
 		return nil, err
 	}
-	t.Header(tableHeader)
+	t.Header(batchHeader()) // the columns of read's table, named alike
 	return &TableStream{t: t, w: w, first: first}, nil
 }
 

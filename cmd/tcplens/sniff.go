@@ -96,6 +96,8 @@ $(command -v tcplens)).`,
 	f.StringVar(&o.summary, "summary", "auto", "live summary on standard error: auto (when it is a terminal), on or off")
 	f.IntVarP(&o.bufferMB, "buffer-size", "B", live.DefaultBufferMB, "kernel ring buffer per interface, in MiB: more absorbs longer stalls before the kernel drops packets")
 	tf.register(f)
+	// One tracker follows a live capture: --workers would change nothing.
+	f.MarkHidden("workers")
 	return cmd
 }
 
