@@ -25,6 +25,7 @@ client and server, start and duration, packets and bytes each way, the
 states each side went through, how the connection ended and its anomalies.`,
 		Example: `  tcplens read testdata/demo.pcapng
   tcplens read --format json capture.pcap
+  tcplens read --format csv *.pcap > connections.csv
   tcpdump -w - -i eth0 | tcplens read --format ndjson -`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -33,9 +34,9 @@ states each side went through, how the connection ended and its anomalies.`,
 				return err
 			}
 			switch format {
-			case "table", "json", "ndjson":
+			case "table", "json", "ndjson", "csv":
 			default:
-				return fmt.Errorf("unknown format %q: use table, json or ndjson", format)
+				return fmt.Errorf("unknown format %q: use table, json, ndjson or csv", format)
 			}
 			out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			var allDocs []report.Doc
@@ -47,6 +48,9 @@ states each side went through, how the connection ended and its anomalies.`,
 			// record goes out as its connection ends (settings.flush).
 			bw := bufio.NewWriterSize(out, 256<<10)
 			nd := report.NewNDJSON(bw)
+			// CSV lines go out as NDJSON records do, in the order their
+			// connections end, under one header for all the files.
+			cw := report.NewCSV(bw)
 			if format == "ndjson" || format == "json" {
 				cfg.Prepare = report.PrepareConn
 			}
@@ -64,6 +68,18 @@ states each side went through, how the connection ended and its anomalies.`,
 						return nd.WritePrepared(name, c)
 					})
 					if ferr := bw.Flush(); err == nil {
+						err = ferr
+					}
+				case "csv":
+					set := cfg
+					set.flush = func() error {
+						if err := cw.Flush(); err != nil {
+							return err
+						}
+						return bw.Flush()
+					}
+					sum, err = analyse(cmd.Context(), cmd.InOrStdin(), name, set, cw.Write)
+					if ferr := set.flush(); err == nil {
 						err = ferr
 					}
 				case "json":
@@ -114,7 +130,7 @@ states each side went through, how the connection ended and its anomalies.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&format, "format", "o", "table", "output format: table, json or ndjson")
+	cmd.Flags().StringVarP(&format, "format", "o", "table", "output format: table, json, ndjson or csv")
 	tf.register(cmd.Flags())
 	tf.registerQuiet(cmd.Flags())
 	return cmd
