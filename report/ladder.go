@@ -46,7 +46,12 @@ type Ladder struct {
 	readErrs int                           // drawings that could not be read back, reported by Close
 	drawn    map[uint64]bool               // ids asked for that were drawn
 	outcomes outcomeCounts
+	noFooter bool // OmitFooter
 }
+
+// OmitFooter makes Close draw no footer: for drawings that go into
+// another report, which has the footer already.
+func (l *Ladder) OmitFooter() { l.noFooter = true }
 
 // ladderHeld is how many bytes of held drawings a Ladder keeps in memory
 // before it writes them to a temporary file. A variable for the tests.
@@ -341,7 +346,9 @@ func (l *Ladder) DrawFinished() error {
 // removes the spill file and returns the first error writing met.
 func (l *Ladder) Close(sum Summary) error {
 	l.DrawFinished()
-	writeFooter(l.w, &l.outcomes, sum)
+	if !l.noFooter {
+		writeFooter(l.w, &l.outcomes, sum)
+	}
 	err := l.w.Flush()
 	l.spill.close()
 	if err == nil && l.readErrs > 0 {

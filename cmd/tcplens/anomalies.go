@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tcplens/tcplens/report"
 	"github.com/tcplens/tcplens/tracker"
@@ -16,8 +17,8 @@ var errAnomalies = errors.New("anomalies at or above the --fail-on severity")
 
 func newAnomaliesCmd() *cobra.Command {
 	var tf trackerFlags
-	var format, failOn string
-	var ignore []string
+	var sf severityFlags
+	var format string
 	cmd := &cobra.Command{
 		Use:   "anomalies FILE...",
 		Short: "List what went wrong in every TCP connection, grouped by anomaly",
@@ -38,16 +39,8 @@ from --fail-on: those a capture is known to show.`,
 			if err != nil {
 				return err
 			}
-			threshold, err := parseSeverity(failOn)
-			if err != nil {
+			if err := sf.parse(); err != nil {
 				return err
-			}
-			ignored := make(map[string]bool, len(ignore))
-			for _, id := range ignore {
-				if _, ok := tracker.KindOf(id); !ok {
-					return fmt.Errorf("--ignore %s: no such anomaly id (the README's catalog lists them)", id)
-				}
-				ignored[id] = true
 			}
 			// Only the anomalies are kept, not every connection's record: a
 			// capture of millions of connections fits in little memory.
@@ -62,9 +55,7 @@ from --fail-on: those a capture is known to show.`,
 					failed = true
 				}
 			}
-			if len(ignored) > 0 {
-				rows = slices.DeleteFunc(rows, func(r report.AnomalyRow) bool { return ignored[r.ID] })
-			}
+			rows = sf.keep(rows)
 			report.SortAnomalyRows(rows)
 			out := cmd.OutOrStdout()
 			switch format {
@@ -81,20 +72,62 @@ from --fail-on: those a capture is known to show.`,
 			if failed {
 				return errReported
 			}
-			for _, r := range rows {
-				if s, _ := parseSeverity(r.Severity); threshold >= 0 && s >= threshold {
-					return errAnomalies
-				}
-			}
-			return nil
+			return sf.verdict(rows)
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "o", "text", "output format: text, json or ndjson")
-	cmd.Flags().StringVar(&failOn, "fail-on", "never", "exit with status 3 if an anomaly of this severity or worse is found: info, warning, error or never")
-	cmd.Flags().StringSliceVar(&ignore, "ignore", nil, "leave out the anomalies with these ids (comma-separated or repeated), from the list and from --fail-on")
+	sf.register(cmd.Flags())
 	tf.register(cmd.Flags())
 	tf.registerQuiet(cmd.Flags())
 	return cmd
+}
+
+// severityFlags are --fail-on and --ignore, which anomalies and report
+// share.
+type severityFlags struct {
+	failOn    string
+	ignore    []string
+	threshold int // parseSeverity(failOn)
+	ignored   map[string]bool
+}
+
+func (o *severityFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&o.failOn, "fail-on", "never", "exit with status 3 if an anomaly of this severity or worse is found: info, warning, error or never")
+	f.StringSliceVar(&o.ignore, "ignore", nil, "leave out the anomalies with these ids (comma-separated or repeated), from the list and from --fail-on")
+}
+
+// parse checks the flags' values.
+func (o *severityFlags) parse() error {
+	var err error
+	if o.threshold, err = parseSeverity(o.failOn); err != nil {
+		return err
+	}
+	o.ignored = make(map[string]bool, len(o.ignore))
+	for _, id := range o.ignore {
+		if _, ok := tracker.KindOf(id); !ok {
+			return fmt.Errorf("--ignore %s: no such anomaly id (the README's catalog lists them)", id)
+		}
+		o.ignored[id] = true
+	}
+	return nil
+}
+
+// keep returns rows without the ignored ids.
+func (o *severityFlags) keep(rows []report.AnomalyRow) []report.AnomalyRow {
+	if len(o.ignored) == 0 {
+		return rows
+	}
+	return slices.DeleteFunc(rows, func(r report.AnomalyRow) bool { return o.ignored[r.ID] })
+}
+
+// verdict is errAnomalies if rows hold an anomaly at or above --fail-on.
+func (o *severityFlags) verdict(rows []report.AnomalyRow) error {
+	for _, r := range rows {
+		if s, _ := parseSeverity(r.Severity); o.threshold >= 0 && s >= o.threshold {
+			return errAnomalies
+		}
+	}
+	return nil
 }
 
 // parseSeverity returns the severity named s, or -1 for "never".

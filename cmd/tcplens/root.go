@@ -28,6 +28,6 @@ every packet, how the connection opened and how it ended.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	prof.register(root)
-	root.AddCommand(newReadCmd(), newAnomaliesCmd(), newLadderCmd(), newSniffCmd(), newInterfacesCmd())
+	root.AddCommand(newReadCmd(), newAnomaliesCmd(), newLadderCmd(), newReportCmd(), newSniffCmd(), newInterfacesCmd())
 	return root
 }

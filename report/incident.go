@@ -1,0 +1,360 @@
+package report
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"html/template"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tcplens/tcplens/tracker"
+)
+
+// Incident gathers what an incident report says of one capture file: its
+// footer (packets, connections by outcome, what was not tracked), its
+// anomalies grouped by id, and the ladders of the connections that show
+// the most severe ones. Like `tcplens anomalies`, it keeps the anomalies
+// of each connection, not its record.
+type Incident struct {
+	File     string
+	Summary  Summary
+	Last     time.Time // the last packet of any connection
+	Rows     []AnomalyRow
+	Ladders  []IncidentLadder
+	NoLadder string // why no ladder could be drawn, when one was wanted
+	outcomes outcomeCounts
+}
+
+// IncidentLadder is the drawing of one connection, as tcplens ladder
+// draws it.
+type IncidentLadder struct {
+	Conn uint64
+	Text string
+}
+
+// IncidentGroup is an anomaly id's rows in a report.
+type IncidentGroup struct {
+	tracker.Kind
+	Severity    string // the most severe of its rows
+	Connections int
+	Times       int // the rows' counts added up
+	Rows        []AnomalyRow
+}
+
+// Add takes what the report needs of a finished connection.
+func (in *Incident) Add(c *tracker.Conn) {
+	in.outcomes.add(c.Outcome().ID)
+	if c.Last.After(in.Last) {
+		in.Last = c.Last
+	}
+	in.Rows = AppendAnomalyRows(in.Rows, in.File, c)
+}
+
+// Groups returns the anomalies by id, the most severe ids first (in
+// catalog order among equals), each id's rows in connection order.
+func (in *Incident) Groups() []IncidentGroup {
+	rows := slices.Clone(in.Rows)
+	SortAnomalyRows(rows)
+	var groups []IncidentGroup
+	for i := 0; i < len(rows); {
+		j := i
+		k, _ := tracker.KindOf(rows[i].ID)
+		g := IncidentGroup{Kind: k, Severity: rows[i].Severity}
+		for ; j < len(rows) && rows[j].ID == rows[i].ID; j++ {
+			g.Times += rows[j].Count
+			if severityRank(rows[j].Severity) > severityRank(g.Severity) {
+				g.Severity = rows[j].Severity
+			}
+		}
+		g.Rows, g.Connections = rows[i:j], j-i
+		groups = append(groups, g)
+		i = j
+	}
+	slices.SortStableFunc(groups, func(a, b IncidentGroup) int {
+		return cmp.Compare(severityRank(b.Severity), severityRank(a.Severity))
+	})
+	return groups
+}
+
+func severityRank(s string) int {
+	for _, sev := range []tracker.Severity{tracker.Info, tracker.Warning, tracker.Error} {
+		if s == sev.String() {
+			return int(sev)
+		}
+	}
+	return -1
+}
+
+// LadderConns picks up to n connections to draw: those with an anomaly of
+// severity warning or error, one for each such id before a second for
+// any (a connection chosen for one id counts for every id it shows), the
+// most severe ids first, in connection order within an id.
+func (in *Incident) LadderConns(n int) []uint64 {
+	var lists [][]uint64
+	for _, g := range in.Groups() {
+		if severityRank(g.Severity) < int(tracker.Warning) {
+			break
+		}
+		var ids []uint64
+		for _, r := range g.Rows {
+			if severityRank(r.Severity) >= int(tracker.Warning) {
+				ids = append(ids, r.Conn)
+			}
+		}
+		lists = append(lists, ids)
+	}
+	chosen := map[uint64]bool{}
+	var out []uint64
+	for round := 0; len(out) < n; round++ {
+		more := false
+		for _, ids := range lists {
+			if round < len(ids) {
+				more = true
+				if id := ids[round]; !chosen[id] && len(out) < n {
+					chosen[id] = true
+					out = append(out, id)
+				}
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// SetLadders takes what a Ladder without footer drew of the connections
+// LadderConns chose: one drawing each, in id order.
+func (in *Incident) SetLadders(text string, ids []uint64) {
+	in.Ladders = in.Ladders[:0]
+	blocks := strings.Split(strings.TrimSuffix(text, "\n"), "\n\nconnection ")
+	for i, b := range blocks {
+		if i > 0 {
+			b = "connection " + b
+		}
+		if i < len(ids) && b != "" {
+			in.Ladders = append(in.Ladders, IncidentLadder{Conn: ids[i], Text: strings.TrimSuffix(b, "\n") + "\n"})
+		}
+	}
+}
+
+// Footer is read's footer of the file: packets, connections by outcome,
+// packets not tracked.
+func (in *Incident) Footer() string {
+	var b strings.Builder
+	writeFooter(&b, &in.outcomes, in.Summary)
+	return b.String()
+}
+
+// Verdict sums the anomalies up in a line: how many of each severity.
+func (in *Incident) Verdict() string {
+	var n [3]int
+	for _, r := range in.Rows {
+		if s := severityRank(r.Severity); s >= 0 {
+			n[s]++
+		}
+	}
+	var parts []string
+	for s := tracker.Error; ; s-- {
+		switch {
+		case n[s] == 0:
+		case s == tracker.Info: // "2 info", not "2 infos"
+			parts = append(parts, fmt.Sprintf("%d info", n[s]))
+		default:
+			parts = append(parts, Plural(int64(n[s]), s.String()))
+		}
+		if s == tracker.Info {
+			break
+		}
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("No anomalies in %s.", Plural(int64(in.outcomes.n), "connection"))
+	}
+	return fmt.Sprintf("Anomalies in %s: %s (counted once per connection).", Plural(int64(in.outcomes.n), "connection"), strings.Join(parts, ", "))
+}
+
+// facts are the report's first table.
+func (in *Incident) facts() [][2]string {
+	st := &in.Summary.Stats
+	f := [][2]string{{"capture", in.File}}
+	if !in.Summary.First.IsZero() {
+		f = append(f, [2]string{"first packet", in.Summary.First.UTC().Format("2006-01-02 15:04:05.000000 UTC")})
+		if !in.Last.IsZero() {
+			f = append(f, [2]string{"last packet of a connection", in.Last.UTC().Format("2006-01-02 15:04:05.000000 UTC")},
+				[2]string{"span", fmt.Sprintf("%.6f s", in.Last.Sub(in.Summary.First).Seconds())})
+		}
+	}
+	return append(f, [2]string{"packets", fmt.Sprintf("%d (%d TCP)", st.Packets, st.TCP())},
+		[2]string{"connections", fmt.Sprint(in.outcomes.n)})
+}
+
+// IncidentOptions are what a report shows beyond its file's facts.
+type IncidentOptions struct {
+	Examples int // rows shown per anomaly id; the rest are counted
+}
+
+// WriteIncidentMarkdown writes the reports of files as Markdown.
+func WriteIncidentMarkdown(w io.Writer, files []*Incident, o IncidentOptions) error {
+	var b bytes.Buffer
+	for i, in := range files {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "# tcplens report: %s\n\n%s\n\n", mdText(in.File), in.Verdict())
+		b.WriteString("| | |\n|---|---|\n")
+		for _, f := range in.facts() {
+			fmt.Fprintf(&b, "| %s | %s |\n", f[0], mdCell(f[1]))
+		}
+		fmt.Fprintf(&b, "\n%s", mdBlock(in.Footer()))
+		groups := in.Groups()
+		if len(groups) > 0 {
+			b.WriteString("\n## Anomalies\n\n| anomaly | severity | connections | times | what it usually means | what to do |\n|---|---|--:|--:|---|---|\n")
+			for _, g := range groups {
+				fmt.Fprintf(&b, "| `%s` | %s | %d | %d | %s | %s |\n", g.ID, g.Severity, g.Connections, g.Times, mdCell(g.Meaning), mdCell(g.Action))
+			}
+			for _, g := range groups {
+				fmt.Fprintf(&b, "\n### `%s` (%s)\n\n%s.\n\n| # | client | server | side | frame | what happened |\n|--:|---|---|---|--:|---|\n", g.ID, g.Severity, upperFirst(g.Trigger))
+				for _, r := range g.Rows[:min(len(g.Rows), o.Examples)] {
+					fmt.Fprintf(&b, "| %d | %s | %s | %s | %d | %s |\n", r.Conn, mdCell(r.Client), mdCell(r.Server), r.Side, r.Frame, mdCell(r.Text))
+				}
+				if n := len(g.Rows) - o.Examples; n > 0 {
+					fmt.Fprintf(&b, "\n… and %s more: `tcplens anomalies %s` lists them all.\n", Plural(int64(n), "connection"), mdCode(in.File))
+				}
+			}
+		}
+		if len(in.Ladders) > 0 || in.NoLadder != "" {
+			b.WriteString("\n## Ladders\n\n")
+			if in.NoLadder != "" {
+				fmt.Fprintf(&b, "%s\n", mdText(in.NoLadder))
+			} else {
+				fmt.Fprintf(&b, "The connections with the most severe anomalies, one for each id first, drawn packet by packet as `tcplens ladder --conn %s` draws them.\n", ladderList(in.Ladders))
+			}
+			for _, l := range in.Ladders {
+				fmt.Fprintf(&b, "\n### Connection %d\n\n%s", l.Conn, mdBlock(l.Text))
+			}
+		}
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func ladderList(ls []IncidentLadder) string {
+	s := make([]string, len(ls))
+	for i, l := range ls {
+		s[i] = fmt.Sprint(l.Conn)
+	}
+	return strings.Join(s, ",")
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// mdBlock is text, which ends in a newline, in a fenced code block whose
+// fence is longer than any run of backticks in it (a file name may have
+// some).
+func mdBlock(text string) string {
+	fence, run := 3, 0
+	for _, r := range text {
+		if r != '`' {
+			run = 0
+			continue
+		}
+		run++
+		fence = max(fence, run+1)
+	}
+	f := strings.Repeat("`", fence)
+	return f + "text\n" + text + f + "\n"
+}
+
+// mdCode is s for a code span: a backtick in s would end it.
+func mdCode(s string) string { return strings.ReplaceAll(s, "`", "'") }
+
+// mdCell escapes what would end a Markdown table cell or start markup.
+func mdCell(s string) string {
+	return strings.ReplaceAll(mdText(s), "|", `\|`)
+}
+
+// mdText escapes Markdown's inline markup and HTML in s, which may come
+// from a file name or a packet.
+func mdText(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "\n", " ")
+	return r.Replace(s)
+}
+
+// WriteIncidentHTML writes the reports of files as one self-contained HTML
+// page (no script, no external resource). html/template escapes every
+// string, those from packets and file names among them.
+func WriteIncidentHTML(w io.Writer, files []*Incident, o IncidentOptions) error {
+	type file struct {
+		*Incident
+		Facts  [][2]string
+		Groups []IncidentGroup
+		Shown  func(IncidentGroup) []AnomalyRow
+		More   func(IncidentGroup) int
+		List   string
+	}
+	var data []file
+	for _, in := range files {
+		data = append(data, file{
+			Incident: in, Facts: in.facts(), Groups: in.Groups(),
+			Shown: func(g IncidentGroup) []AnomalyRow { return g.Rows[:min(len(g.Rows), o.Examples)] },
+			More:  func(g IncidentGroup) int { return max(0, len(g.Rows)-o.Examples) },
+			List:  ladderList(in.Ladders),
+		})
+	}
+	return incidentHTML.Execute(w, data)
+}
+
+var incidentHTML = template.Must(template.New("report").Funcs(template.FuncMap{"upper": upperFirst}).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>tcplens report{{range .}}: {{.File}}{{end}}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+td.n { text-align: right; }
+pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; }
+.error { color: #b00020; font-weight: bold; }
+.warning { color: #a05a00; font-weight: bold; }
+.info { color: #335; }
+</style>
+</head>
+<body>
+{{range .}}<section>
+<h1>tcplens report: {{.File}}</h1>
+<p>{{.Verdict}}</p>
+<table>
+{{range .Facts}}<tr><th>{{index . 0}}</th><td>{{index . 1}}</td></tr>
+{{end}}</table>
+<pre>{{.Footer}}</pre>
+{{if .Groups}}<h2>Anomalies</h2>
+<table>
+<tr><th>anomaly</th><th>severity</th><th>connections</th><th>times</th><th>what it usually means</th><th>what to do</th></tr>
+{{range .Groups}}<tr><td><code>{{.ID}}</code></td><td class="{{.Severity}}">{{.Severity}}</td><td class="n">{{.Connections}}</td><td class="n">{{.Times}}</td><td>{{.Meaning}}</td><td>{{.Action}}</td></tr>
+{{end}}</table>
+{{$f := .}}{{range .Groups}}<h3><code>{{.ID}}</code> (<span class="{{.Severity}}">{{.Severity}}</span>)</h3>
+<p>{{upper .Trigger}}.</p>
+<table>
+<tr><th>#</th><th>client</th><th>server</th><th>side</th><th>frame</th><th>what happened</th></tr>
+{{range call $f.Shown .}}<tr><td class="n">{{.Conn}}</td><td>{{.Client}}</td><td>{{.Server}}</td><td>{{.Side}}</td><td class="n">{{.Frame}}</td><td>{{.Text}}</td></tr>
+{{end}}</table>
+{{with call $f.More .}}<p>… and {{.}} more: <code>tcplens anomalies {{$f.File}}</code> lists them all.</p>
+{{end}}{{end}}{{end}}{{if or .Ladders .NoLadder}}<h2>Ladders</h2>
+{{if .NoLadder}}<p>{{.NoLadder}}</p>
+{{else}}<p>The connections with the most severe anomalies, one for each id first, drawn packet by packet as <code>tcplens ladder --conn {{.List}}</code> draws them.</p>
+{{end}}{{range .Ladders}}<h3>Connection {{.Conn}}</h3>
+<pre>{{.Text}}</pre>
+{{end}}{{end}}</section>
+{{end}}</body>
+</html>
+`))
