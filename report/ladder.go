@@ -357,34 +357,94 @@ func (l *Ladder) Close(sum Summary) error {
 	return err
 }
 
+// ladderItem is one line of a connection's drawing under its initial
+// states: a packet, a timer's transition, or an anomaly.
+type ladderItem struct {
+	kind    ladderItemKind
+	row     int           // the packet's index in rows (itemPacket)
+	at      time.Duration // packets and timers
+	states  [2]string     // each side's column after a packet or timer
+	note    string        // what the data-path analysis found; a timer's rule
+	anomaly *Anomaly
+}
+
+type ladderItemKind uint8
+
+const (
+	itemPacket ladderItemKind = iota
+	itemTimer
+	itemAnomaly
+)
+
+// items lists what lc's drawing shows, in order: each packet with the
+// states after it, each timer's transition at its time, and each anomaly
+// under the packet that (first) showed it, those of the end of the
+// connection (frame 0) after the last packet.
+func (lc *ladderConn) items() []ladderItem {
+	out := make([]ladderItem, 0, len(lc.rows)+len(lc.timers)+len(lc.rec.Anomalies))
+	anomalies := slices.Clone(lc.rec.Anomalies)
+	slices.SortStableFunc(anomalies, func(a, b Anomaly) int { return cmp.Compare(a.Frame, b.Frame) })
+	atEnd := 0
+	for atEnd < len(anomalies) && anomalies[atEnd].Frame == 0 {
+		atEnd++
+	}
+	end, anomalies := anomalies[:atEnd], anomalies[atEnd:]
+	states := lc.initial
+	t := 0
+	timer := func(tm ladderTimer) {
+		states[tm.side] = tm.to
+		out = append(out, ladderItem{kind: itemTimer, at: tm.at, states: [2]string{states[tracker.Client].String(), states[tracker.Server].String()}, note: "timer: " + tm.rule.String()})
+	}
+	for i, row := range lc.rows {
+		for ; t < len(lc.timers) && lc.timers[t].at <= row.at; t++ {
+			timer(lc.timers[t])
+		}
+		states = row.states
+		out = append(out, ladderItem{kind: itemPacket, row: i, at: row.at, states: [2]string{lc.state(i, tracker.Client), lc.state(i, tracker.Server)}, note: strings.Join(row.found.Names(), ", ")})
+		for len(anomalies) > 0 && anomalies[0].Frame <= row.frame {
+			out = append(out, ladderItem{kind: itemAnomaly, anomaly: &anomalies[0]})
+			anomalies = anomalies[1:]
+		}
+	}
+	for ; t < len(lc.timers); t++ {
+		timer(lc.timers[t])
+	}
+	for i := range anomalies {
+		out = append(out, ladderItem{kind: itemAnomaly, anomaly: &anomalies[i]})
+	}
+	for i := range end {
+		out = append(out, ladderItem{kind: itemAnomaly, anomaly: &end[i]})
+	}
+	return out
+}
+
+// ladderSeconds is a TIME cell: seconds since the capture's first TCP
+// segment.
+func ladderSeconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 6, 64) }
+
 // write draws one connection.
 func (lc *ladderConn) write(w *bufio.Writer) {
 	r := &lc.rec
-	fmt.Fprintf(w, "connection %d: client %s, server %s%s", r.ID, clientCell(r), r.Server, vlanNote(r.VLAN))
-	if r.Incarnation > 1 {
-		fmt.Fprintf(w, ", incarnation %d", r.Incarnation)
-	}
-	fmt.Fprintf(w, "\noutcome: %s\n\n", outcomeCell(r))
+	fmt.Fprintf(w, "%s\noutcome: %s\n\n", lc.title(), outcomeCell(r))
 
 	labels := lc.labels()
+	items := lc.items()
 	width := 24
 	for _, l := range labels {
 		width = max(width, utf8.RuneCountInString(l)+6)
 	}
-	timeCol := func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 6, 64) }
 	timeWidth := len("TIME")
-	for _, row := range lc.rows {
-		timeWidth = max(timeWidth, len(timeCol(row.at)))
-	}
-	for _, tm := range lc.timers {
-		timeWidth = max(timeWidth, len(timeCol(tm.at)))
-	}
 	frameWidth := max(len("FRAME"), len(strconv.FormatInt(r.LastFrame, 10)))
 	// The state columns fit ESTABLISHED, and a packet's several states.
 	stateWidth := [2]int{len("ESTABLISHED"), len("ESTABLISHED")}
-	for i := range lc.rows {
-		for side := range stateWidth {
-			stateWidth[side] = max(stateWidth[side], len(lc.state(i, tracker.Side(side))))
+	for _, it := range items {
+		if it.kind != itemAnomaly {
+			timeWidth = max(timeWidth, len(ladderSeconds(it.at)))
+		}
+		if it.kind == itemPacket {
+			for side := range stateWidth {
+				stateWidth[side] = max(stateWidth[side], len(it.states[side]))
+			}
 		}
 	}
 	line := func(frame, at, left, arrow, right, note string) {
@@ -396,54 +456,38 @@ func (lc *ladderConn) write(w *bufio.Writer) {
 		w.WriteString(strings.TrimRight(s, " "))
 		w.WriteString("\n")
 	}
-	anomaly := func(a *Anomaly) {
-		fmt.Fprintf(w, "%*s  ! %s (%s, %s): %s\n", frameWidth+2+timeWidth, "", a.ID, a.Severity, a.Side, a.Text)
-	}
 	line("FRAME", "TIME", "CLIENT", "", "SERVER", "")
-	states := lc.initial
-	line("", "", states[tracker.Client].String(), "", states[tracker.Server].String(), "")
+	line("", "", lc.initial[tracker.Client].String(), "", lc.initial[tracker.Server].String(), "")
+	for _, it := range items {
+		switch it.kind {
+		case itemTimer:
+			line("-", ladderSeconds(it.at), it.states[tracker.Client], "", it.states[tracker.Server], it.note)
+		case itemPacket:
+			row := &lc.rows[it.row]
+			var arrow string
+			pad := width - utf8.RuneCountInString(labels[it.row]) - 5
+			if row.from == tracker.Client {
+				arrow = "── " + labels[it.row] + " " + strings.Repeat("─", pad) + "▶"
+			} else {
+				arrow = "◀" + strings.Repeat("─", pad) + " " + labels[it.row] + " ──"
+			}
+			line(strconv.FormatInt(row.frame, 10), ladderSeconds(it.at), it.states[tracker.Client], arrow, it.states[tracker.Server], it.note)
+		case itemAnomaly:
+			a := it.anomaly
+			fmt.Fprintf(w, "%*s  ! %s (%s, %s): %s\n", frameWidth+2+timeWidth, "", a.ID, a.Severity, a.Side, a.Text)
+		}
+	}
+}
 
-	// Anomalies go under the packet that (first) showed them; those of
-	// the end of the connection (frame 0) after the last row.
-	anomalies := slices.Clone(r.Anomalies)
-	slices.SortStableFunc(anomalies, func(a, b Anomaly) int { return cmp.Compare(a.Frame, b.Frame) })
-	atEnd := 0
-	for atEnd < len(anomalies) && anomalies[atEnd].Frame == 0 {
-		atEnd++
+// title is a drawing's first line: the connection, its endpoints and
+// incarnation.
+func (lc *ladderConn) title() string {
+	r := &lc.rec
+	s := fmt.Sprintf("connection %d: client %s, server %s%s", r.ID, clientCell(r), r.Server, vlanNote(r.VLAN))
+	if r.Incarnation > 1 {
+		s += fmt.Sprintf(", incarnation %d", r.Incarnation)
 	}
-	end, anomalies := anomalies[:atEnd], anomalies[atEnd:]
-	t := 0
-	timer := func(tm ladderTimer) {
-		states[tm.side] = tm.to
-		line("-", timeCol(tm.at), states[tracker.Client].String(), "", states[tracker.Server].String(), "timer: "+tm.rule.String())
-	}
-	for i, row := range lc.rows {
-		for ; t < len(lc.timers) && lc.timers[t].at <= row.at; t++ {
-			timer(lc.timers[t])
-		}
-		var arrow string
-		pad := width - utf8.RuneCountInString(labels[i]) - 5
-		if row.from == tracker.Client {
-			arrow = "── " + labels[i] + " " + strings.Repeat("─", pad) + "▶"
-		} else {
-			arrow = "◀" + strings.Repeat("─", pad) + " " + labels[i] + " ──"
-		}
-		states = row.states
-		line(strconv.FormatInt(row.frame, 10), timeCol(row.at), lc.state(i, tracker.Client), arrow, lc.state(i, tracker.Server), strings.Join(row.found.Names(), ", "))
-		for len(anomalies) > 0 && anomalies[0].Frame <= row.frame {
-			anomaly(&anomalies[0])
-			anomalies = anomalies[1:]
-		}
-	}
-	for ; t < len(lc.timers); t++ {
-		timer(lc.timers[t])
-	}
-	for i := range anomalies {
-		anomaly(&anomalies[i])
-	}
-	for i := range end {
-		anomaly(&end[i])
-	}
+	return s
 }
 
 // state is what row i's column of side says: the state side is in after
