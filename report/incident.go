@@ -23,16 +23,9 @@ type Incident struct {
 	Summary  Summary
 	Last     time.Time // the last packet of any connection
 	Rows     []AnomalyRow
-	Ladders  []IncidentLadder
+	Ladders  []LadderDrawing
 	NoLadder string // why no ladder could be drawn, when one was wanted
 	outcomes outcomeCounts
-}
-
-// IncidentLadder is the drawing of one connection, as tcplens ladder
-// draws it.
-type IncidentLadder struct {
-	Conn uint64
-	Text string
 }
 
 // IncidentGroup is an anomaly id's rows in a report.
@@ -125,21 +118,6 @@ func (in *Incident) LadderConns(n int) []uint64 {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// SetLadders takes what a Ladder without footer drew of the connections
-// LadderConns chose: one drawing each, in id order.
-func (in *Incident) SetLadders(text string, ids []uint64) {
-	in.Ladders = in.Ladders[:0]
-	blocks := strings.Split(strings.TrimSuffix(text, "\n"), "\n\nconnection ")
-	for i, b := range blocks {
-		if i > 0 {
-			b = "connection " + b
-		}
-		if i < len(ids) && b != "" {
-			in.Ladders = append(in.Ladders, IncidentLadder{Conn: ids[i], Text: strings.TrimSuffix(b, "\n") + "\n"})
-		}
-	}
 }
 
 // Footer is read's footer of the file: packets, connections by outcome,
@@ -242,7 +220,7 @@ func WriteIncidentMarkdown(w io.Writer, files []*Incident, o IncidentOptions) er
 	return err
 }
 
-func ladderList(ls []IncidentLadder) string {
+func ladderList(ls []LadderDrawing) string {
 	s := make([]string, len(ls))
 	for i, l := range ls {
 		s[i] = fmt.Sprint(l.Conn)
@@ -289,6 +267,10 @@ func mdText(s string) string {
 	return r.Replace(s)
 }
 
+// trustedSVG marks a drawing made by svg, which escapes every text it
+// draws, as safe to put in the page as it is.
+func trustedSVG(s string) template.HTML { return template.HTML(s) } //nolint:gosec // escaped by svg
+
 // WriteIncidentHTML writes the reports of files as one self-contained HTML
 // page (no script, no external resource). html/template escapes every
 // string, those from packets and file names among them.
@@ -313,7 +295,7 @@ func WriteIncidentHTML(w io.Writer, files []*Incident, o IncidentOptions) error 
 	return incidentHTML.Execute(w, data)
 }
 
-var incidentHTML = template.Must(template.New("report").Funcs(template.FuncMap{"upper": upperFirst}).Parse(`<!DOCTYPE html>
+var incidentHTML = template.Must(template.New("report").Funcs(template.FuncMap{"upper": upperFirst, "svg": trustedSVG}).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -327,6 +309,14 @@ pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; }
 .error { color: #b00020; font-weight: bold; }
 .warning { color: #a05a00; font-weight: bold; }
 .info { color: #335; }
+div.svg { overflow-x: auto; }
+svg.ladder text.head { font-weight: bold; }
+svg.ladder text.changed { font-weight: bold; }
+svg.ladder text.timer { fill: #777; font-style: italic; }
+svg.ladder text.note, svg.ladder text.time, svg.ladder text.frame { fill: #555; }
+svg.ladder text.anomaly { fill: #335; }
+svg.ladder text.anomaly.warning { fill: #a05a00; }
+svg.ladder text.anomaly.error { fill: #b00020; }
 </style>
 </head>
 <body>
@@ -353,7 +343,10 @@ pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; }
 {{if .NoLadder}}<p>{{.NoLadder}}</p>
 {{else}}<p>The connections with the most severe anomalies, one for each id first, drawn packet by packet as <code>tcplens ladder --conn {{.List}}</code> draws them.</p>
 {{end}}{{range .Ladders}}<h3>Connection {{.Conn}}</h3>
+<div class="svg">{{svg .SVG}}</div>
+<details><summary>as text</summary>
 <pre>{{.Text}}</pre>
+</details>
 {{end}}{{end}}</section>
 {{end}}</body>
 </html>

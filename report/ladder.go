@@ -46,12 +46,9 @@ type Ladder struct {
 	readErrs int                           // drawings that could not be read back, reported by Close
 	drawn    map[uint64]bool               // ids asked for that were drawn
 	outcomes outcomeCounts
-	noFooter bool // OmitFooter
+	keep     bool          // Keep: drawings kept for Drawings, not written
+	kept     []*ladderConn // in the order they finished
 }
-
-// OmitFooter makes Close draw no footer: for drawings that go into
-// another report, which has the footer already.
-func (l *Ladder) OmitFooter() { l.noFooter = true }
 
 // ladderHeld is how many bytes of held drawings a Ladder keeps in memory
 // before it writes them to a temporary file. A variable for the tests.
@@ -162,6 +159,11 @@ func (l *Ladder) Finish(c *tracker.Conn) {
 	delete(l.open, c)
 	lc.rec, lc.initial = NewRecord(l.file, c), c.Initial
 	lc.replay(c, l.first)
+	if l.keep {
+		l.drawn[c.ID] = true
+		l.kept = append(l.kept, lc)
+		return
+	}
 	if l.stream {
 		l.draw(lc)
 		l.w.Flush()
@@ -346,7 +348,7 @@ func (l *Ladder) DrawFinished() error {
 // removes the spill file and returns the first error writing met.
 func (l *Ladder) Close(sum Summary) error {
 	l.DrawFinished()
-	if !l.noFooter {
+	if !l.keep {
 		writeFooter(l.w, &l.outcomes, sum)
 	}
 	err := l.w.Flush()
@@ -473,8 +475,7 @@ func (lc *ladderConn) write(w *bufio.Writer) {
 			}
 			line(strconv.FormatInt(row.frame, 10), ladderSeconds(it.at), it.states[tracker.Client], arrow, it.states[tracker.Server], it.note)
 		case itemAnomaly:
-			a := it.anomaly
-			fmt.Fprintf(w, "%*s  ! %s (%s, %s): %s\n", frameWidth+2+timeWidth, "", a.ID, a.Severity, a.Side, a.Text)
+			fmt.Fprintf(w, "%*s  %s\n", frameWidth+2+timeWidth, "", anomalyLine(it.anomaly))
 		}
 	}
 }

@@ -23,7 +23,7 @@ func drawLadder(t *testing.T, file string, held, chunk int) (string, error) {
 	t.Helper()
 	defer func(h, c int) { ladderHeld, spillChunk = h, c }(ladderHeld, spillChunk)
 	ladderHeld, spillChunk = held, chunk
-	l, tr, out, err := trackLadder(file, nil)
+	l, tr, out, err := trackLadder(file, nil, false)
 	if err != nil {
 		return "", err
 	}
@@ -36,8 +36,9 @@ func drawLadder(t *testing.T, file string, held, chunk int) (string, error) {
 }
 
 // trackLadder tracks every segment of file into a Ladder of the
-// connections ids (all without), and leaves the tracker unflushed.
-func trackLadder(file string, ids []uint64) (*Ladder, *tracker.Tracker, *bytes.Buffer, error) {
+// connections ids (all without) that keeps its drawings if keep, and
+// leaves the tracker unflushed.
+func trackLadder(file string, ids []uint64, keep bool) (*Ladder, *tracker.Tracker, *bytes.Buffer, error) {
 	r, err := capture.Open(file)
 	if err != nil {
 		return nil, nil, nil, err
@@ -45,6 +46,9 @@ func trackLadder(file string, ids []uint64) (*Ladder, *tracker.Tracker, *bytes.B
 	defer r.Close()
 	out := new(bytes.Buffer)
 	l := NewLadder(out, file, ids)
+	if keep {
+		l.Keep()
+	}
 	cfg, _ := tracker.Profile("linux")
 	tr := tracker.New(cfg, l.Finish)
 	tr.OnStep(l.Step)
@@ -161,7 +165,7 @@ func TestLadderReadBackFails(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
 	defer func(prev int) { ladderHeld = prev }(ladderHeld)
 	ladderHeld = 0
-	l, tr, out, err := trackLadder(heldCapture(t), []uint64{1, 2, 3, 4, 5, 6, 7})
+	l, tr, out, err := trackLadder(heldCapture(t), []uint64{1, 2, 3, 4, 5, 6, 7}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +193,7 @@ func TestLadderSpillWriteFails(t *testing.T) {
 	file, whole := heldLadders(t)
 	defer func(prev int) { ladderHeld = prev }(ladderHeld)
 	ladderHeld = 0
-	l, tr, out, err := trackLadder(file, nil)
+	l, tr, out, err := trackLadder(file, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}

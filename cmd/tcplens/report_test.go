@@ -109,6 +109,10 @@ func TestReportHTML(t *testing.T) {
 	if len(codes) == 0 || codes[0] != "close-wait-stuck" {
 		t.Errorf("first anomaly %q, want close-wait-stuck (the error) first", codes)
 	}
+	svgs, _ := htmlTexts(t, out, "svg")
+	if len(svgs) != 1 || !strings.Contains(svgs[0], "! close-wait-stuck (error, server)") || !strings.Contains(svgs[0], "CLOSE_WAIT") {
+		t.Errorf("want one SVG ladder showing CLOSE_WAIT and close-wait-stuck, got %q", svgs)
+	}
 	pres, _ := htmlTexts(t, out, "pre")
 	if len(pres) != 2 || !strings.HasPrefix(pres[1], "connection ") || !strings.Contains(pres[1], "close-wait-stuck") {
 		t.Errorf("want the footer and one ladder showing close-wait-stuck, got %d blocks:\n%q", len(pres), pres)

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -109,9 +109,8 @@ func drawIncidentLadders(cmd *cobra.Command, in *report.Incident, name string, s
 		in.NoLadder = "No ladder: they take a second pass over the capture, and " + name + " is not a regular file (`tcplens ladder` draws it in one)."
 		return nil
 	}
-	var buf bytes.Buffer
-	l := report.NewLadder(&buf, name, ids)
-	l.OmitFooter()
+	l := report.NewLadder(io.Discard, name, ids)
+	l.Keep()
 	set.onStep = l.Step
 	set.onFirst = l.SetFirst
 	set.progress = nil // the first pass drew one
@@ -131,6 +130,6 @@ func drawIncidentLadders(cmd *cobra.Command, in *report.Incident, name string, s
 	if err != nil {
 		return err
 	}
-	in.SetLadders(buf.String(), ids)
+	in.Ladders = l.Drawings()
 	return nil
 }
