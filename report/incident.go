@@ -295,29 +295,12 @@ func WriteIncidentHTML(w io.Writer, files []*Incident, o IncidentOptions) error 
 	return incidentHTML.Execute(w, data)
 }
 
-var incidentHTML = template.Must(template.New("report").Funcs(template.FuncMap{"upper": upperFirst, "svg": trustedSVG}).Parse(`<!DOCTYPE html>
+var incidentHTML = template.Must(template.New("report").Funcs(template.FuncMap{"upper": upperFirst, "svg": trustedSVG, "style": func() template.CSS { return pageStyle }}).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>tcplens report{{range .}}: {{.File}}{{end}}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
-td.n { text-align: right; }
-pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; }
-.error { color: #b00020; font-weight: bold; }
-.warning { color: #a05a00; font-weight: bold; }
-.info { color: #335; }
-div.svg { overflow-x: auto; }
-svg.ladder text.head { font-weight: bold; }
-svg.ladder text.changed { font-weight: bold; }
-svg.ladder text.timer { fill: #777; font-style: italic; }
-svg.ladder text.note, svg.ladder text.time, svg.ladder text.frame { fill: #555; }
-svg.ladder text.anomaly { fill: #335; }
-svg.ladder text.anomaly.warning { fill: #a05a00; }
-svg.ladder text.anomaly.error { fill: #b00020; }
-</style>
+<style>{{style}}</style>
 </head>
 <body>
 {{range .}}<section>

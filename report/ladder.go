@@ -47,6 +47,7 @@ type Ladder struct {
 	drawn    map[uint64]bool               // ids asked for that were drawn
 	outcomes outcomeCounts
 	keep     bool          // Keep: drawings kept for Drawings, not written
+	html     bool          // HTML: sections of a page instead of text
 	kept     []*ladderConn // in the order they finished
 }
 
@@ -204,8 +205,7 @@ func (l *Ladder) hold(lc *ladderConn) {
 		l.sw = bufio.NewWriter(&l.scratch)
 	}
 	l.scratch.Reset()
-	lc.write(l.sw)
-	l.sw.WriteString("\n")
+	l.render(lc, l.sw)
 	l.sw.Flush()
 	text := l.scratch.Bytes()
 	defer func() {
@@ -320,8 +320,23 @@ func (l *Ladder) draw(lc *ladderConn) {
 	if l.want != nil {
 		l.drawn[lc.rec.ID] = true
 	}
-	lc.write(l.w)
-	l.w.WriteString("\n")
+	l.render(lc, l.w)
+}
+
+// render draws lc to w: as text followed by an empty line, or (HTML) as a
+// section of the page.
+func (l *Ladder) render(lc *ladderConn, w *bufio.Writer) {
+	if !l.html {
+		lc.write(w)
+		w.WriteString("\n")
+		return
+	}
+	var text strings.Builder
+	tw := bufio.NewWriter(&text)
+	lc.write(tw)
+	tw.Flush()
+	fmt.Fprintf(w, "<section>\n<h2>%s</h2>\n<p>outcome: %s</p>\n<div class=\"svg\">%s</div>\n<details><summary>as text</summary>\n<pre>%s</pre>\n</details>\n</section>\n",
+		esc(lc.title()), esc(outcomeCell(&lc.rec)), lc.svg(), esc(text.String()))
 }
 
 // DrawFinished draws every finished connection not drawn yet, and from
@@ -348,7 +363,13 @@ func (l *Ladder) DrawFinished() error {
 // removes the spill file and returns the first error writing met.
 func (l *Ladder) Close(sum Summary) error {
 	l.DrawFinished()
-	if !l.keep {
+	switch {
+	case l.keep:
+	case l.html:
+		var b strings.Builder
+		writeFooter(&b, &l.outcomes, sum)
+		fmt.Fprintf(l.w, "<pre>%s</pre>\n", esc(b.String()))
+	default:
 		writeFooter(l.w, &l.outcomes, sum)
 	}
 	err := l.w.Flush()

@@ -135,6 +135,39 @@ func anomalyLine(a *Anomaly) string {
 // esc escapes s for SVG (XML) text and attributes.
 func esc(s string) string { return html.EscapeString(s) }
 
+// HTML makes the Ladder draw each connection as a section of an HTML
+// page (HTMLHead before, HTMLTail after): its title and outcome, its SVG,
+// and its text drawing; the footer in a pre element.
+func (l *Ladder) HTML() { l.html = true }
+
+// pageStyle is the style of tcplens's HTML pages.
+const pageStyle = `
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+td.n { text-align: right; }
+pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; }
+.error { color: #b00020; font-weight: bold; }
+.warning { color: #a05a00; font-weight: bold; }
+.info { color: #335; }
+div.svg { overflow-x: auto; }
+svg.ladder text.head { font-weight: bold; }
+svg.ladder text.changed { font-weight: bold; }
+svg.ladder text.timer { fill: #777; font-style: italic; }
+svg.ladder text.note, svg.ladder text.time, svg.ladder text.frame { fill: #555; }
+svg.ladder text.anomaly { fill: #335; }
+svg.ladder text.anomaly.warning { fill: #a05a00; }
+svg.ladder text.anomaly.error { fill: #b00020; }
+`
+
+// HTMLHead starts a self-contained HTML page titled title.
+func HTMLHead(title string) string {
+	return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + esc(title) + "</title>\n<style>" + pageStyle + "</style>\n</head>\n<body>\n"
+}
+
+// HTMLTail ends a page HTMLHead started.
+const HTMLTail = "</body>\n</html>\n"
+
 // Keep makes the Ladder keep its drawings for Drawings instead of writing
 // them: for the few connections of a report.
 func (l *Ladder) Keep() { l.keep = true }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	htmlpkg "html"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 func newLadderCmd() *cobra.Command {
 	var tf trackerFlags
 	var ids []uint
+	var format string
 	cmd := &cobra.Command{
 		Use:   "ladder FILE...",
 		Short: "Draw connections packet by packet, with both sides' states after each packet",
@@ -28,8 +30,12 @@ showed them.
 give a comma-separated list); without it every connection is drawn, which
 for a large capture is best narrowed with --filter. Connections are drawn
 in # order (each as soon as those before it are done), then the footer
-that read's table has; from a pipe or a FIFO, each as it ends.`,
+that read's table has; from a pipe or a FIFO, each as it ends.
+
+--format html writes one self-contained page instead: each connection as
+an SVG image with its text drawing under it.`,
 		Example: `  tcplens ladder testdata/demo.pcapng --conn 1
+  tcplens ladder --format html --conn 3,4 testdata/demo.pcapng > ladder.html
   tcplens ladder --filter 'tcp port 443' capture.pcap`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -44,16 +50,34 @@ that read's table has; from a pipe or a FIFO, each as it ends.`,
 				}
 				want = append(want, uint64(id))
 			}
+			html := false
+			switch format {
+			case "text":
+			case "html":
+				html = true
+			default:
+				return fmt.Errorf("unknown format %q: use text or html", format)
+			}
 			out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if html {
+				fmt.Fprint(out, report.HTMLHead("tcplens ladder: "+strings.Join(args, ", ")))
+				defer fmt.Fprint(out, report.HTMLTail)
+			}
 			failed := false
 			for i, name := range args {
-				if i > 0 {
+				switch {
+				case html:
+					fmt.Fprintf(out, "<h1>%s</h1>\n", htmlpkg.EscapeString(name))
+				case i > 0:
 					fmt.Fprintln(out)
-				}
-				if len(args) > 1 {
+					fallthrough
+				case len(args) > 1:
 					fmt.Fprintf(out, "== %s\n\n", name)
 				}
 				l := report.NewLadder(out, name, want)
+				if html {
+					l.HTML()
+				}
 				set.onStep = l.Step
 				set.onFirst = l.SetFirst
 				// From a pipe or a FIFO, which may still be being written,
@@ -90,6 +114,7 @@ that read's table has; from a pipe or a FIFO, each as it ends.`,
 	}
 	cmd.Flags().UintSliceVar(&ids, "conn", nil, "draw only the connections with these numbers (the # column of tcplens read); default: all")
 	cmd.Flags().Lookup("conn").DefValue = "" // not "[]" in the help
+	cmd.Flags().StringVarP(&format, "format", "o", "text", "output format: text, or html (one page, each connection as an SVG image)")
 	tf.register(cmd.Flags())
 	tf.registerQuiet(cmd.Flags())
 	// One tracker draws the ladder: --workers would change nothing.

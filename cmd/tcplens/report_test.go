@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/html"
 )
 
@@ -165,5 +166,59 @@ func TestReportFromStdin(t *testing.T) {
 	}
 	if got, want := section(stdin), section(out); got != want {
 		t.Errorf("standard input's anomalies differ from the file's:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// ladder --format html draws what the text ladder draws: each connection
+// a section with its SVG and, under it, the text drawing itself; the
+// footer last.
+func TestLadderHTML(t *testing.T) {
+	page, errOut, err := runCLI(t, nil, "ladder", "--format", "html", closeWait, demo)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	var text strings.Builder
+	for i, file := range []string{closeWait, demo} {
+		out, _, err := runCLI(t, nil, "ladder", file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 {
+			text.WriteString("\n")
+		}
+		text.WriteString("== " + file + "\n\n" + out)
+	}
+	h1, script := htmlTexts(t, page, "h1")
+	if script || !cmp.Equal(h1, []string{closeWait, demo}) {
+		t.Errorf("h1 %q, want the two files", h1)
+	}
+	svgs, _ := htmlTexts(t, page, "svg")
+	sections, _ := htmlTexts(t, page, "section")
+	if len(svgs) != 7 || len(sections) != 7 {
+		t.Errorf("%d SVG images in %d sections, want 7 (2 connections, then 5)", len(svgs), len(sections))
+	}
+	// The page's pre elements, in order, are the text ladder's drawings
+	// and footers: only the lines naming the files and the blank lines
+	// between drawings are the text's own.
+	pres, _ := htmlTexts(t, page, "pre")
+	var got strings.Builder
+	for i, file := range []string{closeWait, demo} {
+		if i > 0 {
+			got.WriteString("\n")
+		}
+		got.WriteString("== " + file + "\n\n")
+		for len(pres) > 0 {
+			p := pres[0]
+			pres = pres[1:]
+			if strings.HasPrefix(p, "connection ") {
+				got.WriteString(p + "\n")
+				continue
+			}
+			got.WriteString(p) // the footer ends the file
+			break
+		}
+	}
+	if diff := cmp.Diff(text.String(), got.String()); diff != "" {
+		t.Errorf("the page's drawings are not the text ladder's (-text +html):\n%s", diff)
 	}
 }
