@@ -16,16 +16,32 @@ import (
 // Incident gathers what an incident report says of one capture file: its
 // footer (packets, connections by outcome, what was not tracked), its
 // anomalies grouped by id, and the ladders of the connections that show
-// the most severe ones. Like `tcplens anomalies`, it keeps the anomalies
-// of each connection, not its record.
+// the most severe ones. Of the anomalies it counts every one but keeps
+// the rows of the first Keep connections of each id only: what a report
+// shows, in memory that does not grow with the capture.
 type Incident struct {
-	File     string
-	Summary  Summary
-	Last     time.Time // the last packet of any connection
-	Rows     []AnomalyRow
+	File    string
+	Summary Summary
+	Last    time.Time // the last packet of any connection
+	// Keep is how many rows of each anomaly id are kept, those of the
+	// connections with the lowest ids; 0 keeps all.
+	Keep int
+	// Ignore, when set, leaves out the anomalies whose id it accepts.
+	Ignore   func(id string) bool
 	Ladders  []LadderDrawing
 	NoLadder string // why no ladder could be drawn, when one was wanted
-	outcomes outcomeCounts
+
+	outcomes   outcomeCounts
+	rows       []AnomalyRow // the kept rows, and those added since the last compact
+	counts     map[string]*idCount
+	bySeverity [3]int // rows of each severity
+	scratch    []AnomalyRow
+}
+
+// idCount is what is counted of an anomaly id's rows.
+type idCount struct {
+	connections, times int
+	severity           tracker.Severity // the most severe
 }
 
 // IncidentGroup is an anomaly id's rows in a report.
@@ -33,8 +49,8 @@ type IncidentGroup struct {
 	tracker.Kind
 	Severity    string // the most severe of its rows
 	Connections int
-	Times       int // the rows' counts added up
-	Rows        []AnomalyRow
+	Times       int          // the rows' counts added up
+	Rows        []AnomalyRow // those kept, in connection order
 }
 
 // Add takes what the report needs of a finished connection.
@@ -43,27 +59,83 @@ func (in *Incident) Add(c *tracker.Conn) {
 	if c.Last.After(in.Last) {
 		in.Last = c.Last
 	}
-	in.Rows = AppendAnomalyRows(in.Rows, in.File, c)
+	in.scratch = AppendAnomalyRows(in.scratch[:0], in.File, c)
+	for _, r := range in.scratch {
+		in.addRow(r)
+	}
+	clear(in.scratch)
+}
+
+// addRow counts r, and keeps it until a compact.
+func (in *Incident) addRow(r AnomalyRow) {
+	if in.Ignore != nil && in.Ignore(r.ID) {
+		return
+	}
+	if in.counts == nil {
+		in.counts = map[string]*idCount{}
+	}
+	n := in.counts[r.ID]
+	if n == nil {
+		n = &idCount{}
+		in.counts[r.ID] = n
+	}
+	sev := tracker.Severity(max(0, severityRank(r.Severity)))
+	n.connections++
+	n.times += r.Count
+	n.severity = max(n.severity, sev)
+	in.bySeverity[sev]++
+	in.rows = append(in.rows, r)
+	if in.Keep > 0 && len(in.rows) > 4*in.Keep*len(in.counts)+4096 {
+		in.rows = slices.Clone(in.kept())
+	}
+}
+
+// kept sorts the rows by id and connection and returns the first Keep of
+// each id.
+func (in *Incident) kept() []AnomalyRow {
+	SortAnomalyRows(in.rows)
+	if in.Keep <= 0 {
+		return in.rows
+	}
+	out := in.rows[:0]
+	for i := 0; i < len(in.rows); {
+		j := i
+		for j < len(in.rows) && in.rows[j].ID == in.rows[i].ID {
+			j++
+		}
+		out = append(out, in.rows[i:min(j, i+in.Keep)]...)
+		i = j
+	}
+	return out
+}
+
+// Worst returns the most severe anomaly's severity, and false if there
+// was none.
+func (in *Incident) Worst() (tracker.Severity, bool) {
+	for s := tracker.Error; ; s-- {
+		if in.bySeverity[s] > 0 {
+			return s, true
+		}
+		if s == tracker.Info {
+			return 0, false
+		}
+	}
 }
 
 // Groups returns the anomalies by id, the most severe ids first (in
-// catalog order among equals), each id's rows in connection order.
+// catalog order among equals), each with its kept rows in connection
+// order.
 func (in *Incident) Groups() []IncidentGroup {
-	rows := slices.Clone(in.Rows)
-	SortAnomalyRows(rows)
+	in.rows = in.kept()
 	var groups []IncidentGroup
-	for i := 0; i < len(rows); {
+	for i := 0; i < len(in.rows); {
 		j := i
-		k, _ := tracker.KindOf(rows[i].ID)
-		g := IncidentGroup{Kind: k, Severity: rows[i].Severity}
-		for ; j < len(rows) && rows[j].ID == rows[i].ID; j++ {
-			g.Times += rows[j].Count
-			if severityRank(rows[j].Severity) > severityRank(g.Severity) {
-				g.Severity = rows[j].Severity
-			}
+		for j < len(in.rows) && in.rows[j].ID == in.rows[i].ID {
+			j++
 		}
-		g.Rows, g.Connections = rows[i:j], j-i
-		groups = append(groups, g)
+		k, _ := tracker.KindOf(in.rows[i].ID)
+		n := in.counts[k.ID]
+		groups = append(groups, IncidentGroup{Kind: k, Severity: n.severity.String(), Connections: n.connections, Times: n.times, Rows: in.rows[i:j]})
 		i = j
 	}
 	slices.SortStableFunc(groups, func(a, b IncidentGroup) int {
@@ -130,12 +202,7 @@ func (in *Incident) Footer() string {
 
 // Verdict sums the anomalies up in a line: how many of each severity.
 func (in *Incident) Verdict() string {
-	var n [3]int
-	for _, r := range in.Rows {
-		if s := severityRank(r.Severity); s >= 0 {
-			n[s]++
-		}
-	}
+	n := in.bySeverity
 	var parts []string
 	for s := tracker.Error; ; s-- {
 		switch {
@@ -199,7 +266,7 @@ func WriteIncidentMarkdown(w io.Writer, files []*Incident, o IncidentOptions) er
 				for _, r := range g.Rows[:min(len(g.Rows), o.Examples)] {
 					fmt.Fprintf(&b, "| %d | %s | %s | %s | %d | %s |\n", r.Conn, mdCell(r.Client), mdCell(r.Server), r.Side, r.Frame, mdCell(r.Text))
 				}
-				if n := len(g.Rows) - o.Examples; n > 0 {
+				if n := g.Connections - min(len(g.Rows), o.Examples); n > 0 {
 					fmt.Fprintf(&b, "\n… and %s more: `tcplens anomalies %s` lists them all.\n", Plural(int64(n), "connection"), mdCode(in.File))
 				}
 			}
@@ -288,7 +355,7 @@ func WriteIncidentHTML(w io.Writer, files []*Incident, o IncidentOptions) error 
 		data = append(data, file{
 			Incident: in, Facts: in.facts(), Groups: in.Groups(),
 			Shown: func(g IncidentGroup) []AnomalyRow { return g.Rows[:min(len(g.Rows), o.Examples)] },
-			More:  func(g IncidentGroup) int { return max(0, len(g.Rows)-o.Examples) },
+			More:  func(g IncidentGroup) int { return max(0, g.Connections-min(len(g.Rows), o.Examples)) },
 			List:  ladderList(in.Ladders),
 		})
 	}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tcplens/tcplens/tracker"
@@ -14,14 +15,17 @@ func TestIncidentLadderConns(t *testing.T) {
 	row := func(id string, sev tracker.Severity, conn uint64) AnomalyRow {
 		return AnomalyRow{Conn: conn, Anomaly: Anomaly{ID: id, Severity: sev.String(), Count: 1}}
 	}
-	in := &Incident{Rows: []AnomalyRow{
+	in := &Incident{}
+	for _, r := range []AnomalyRow{
 		row(tracker.AnomalyOpenAtEnd, tracker.Info, 1),
 		row(tracker.AnomalyRSTAbort, tracker.Warning, 9),
 		row(tracker.AnomalyRSTAbort, tracker.Warning, 4),
 		row(tracker.AnomalyCloseWaitStuck, tracker.Error, 7),
 		row(tracker.AnomalyCloseWaitStuck, tracker.Error, 8),
 		row(tracker.AnomalyCloseWaitStuck, tracker.Error, 4),
-	}}
+	} {
+		in.addRow(r)
+	}
 	for n, want := range map[int][]uint64{
 		0: nil,
 		1: {4},       // the error's first connection
@@ -56,5 +60,37 @@ func TestMarkdownBlockFence(t *testing.T) {
 		if got := mdBlock(text); got != want {
 			t.Errorf("mdBlock(%q) = %q, want %q", text, got, want)
 		}
+	}
+}
+
+// However many connections show an anomaly, a report keeps the rows of
+// the first Keep, and counts them all.
+func TestIncidentKeepsTheFirstRows(t *testing.T) {
+	in := &Incident{Keep: 3, Ignore: func(id string) bool { return id == tracker.AnomalyOpenAtEnd }}
+	const n = 20000
+	for conn := uint64(n); conn >= 1; conn-- { // the last connection first
+		in.addRow(AnomalyRow{Conn: conn, Anomaly: Anomaly{ID: tracker.AnomalyRSTAbort, Severity: "warning", Count: 2}})
+		in.addRow(AnomalyRow{Conn: conn, Anomaly: Anomaly{ID: tracker.AnomalyOpenAtEnd, Severity: "info", Count: 1}})
+		if len(in.rows) > 4*3+4096+1 {
+			t.Fatalf("%d rows held after %d connections", len(in.rows), n-conn+1)
+		}
+	}
+	groups := in.Groups()
+	if len(groups) != 1 {
+		t.Fatalf("%d groups, want rst-abort alone (open-at-end ignored)", len(groups))
+	}
+	g := groups[0]
+	var conns []uint64
+	for _, r := range g.Rows {
+		conns = append(conns, r.Conn)
+	}
+	if g.Connections != n || g.Times != 2*n || !slices.Equal(conns, []uint64{1, 2, 3}) {
+		t.Errorf("%d connections, %d times, rows of %v; want %d, %d, [1 2 3]", g.Connections, g.Times, conns, n, 2*n)
+	}
+	if v := in.Verdict(); !strings.Contains(v, "20000 warnings") || strings.Contains(v, "info") {
+		t.Errorf("verdict %q", v)
+	}
+	if s, ok := in.Worst(); !ok || s != tracker.Warning {
+		t.Errorf("worst %v %v, want warning", s, ok)
 	}
 }

@@ -126,6 +126,10 @@ func NewLadder(w io.Writer, file string, ids []uint64) *Ladder {
 // TIME counts from the first segment Step is given.
 func (l *Ladder) SetFirst(t time.Time) { l.first, l.firstSet = t, true }
 
+// Wants reports whether the Ladder draws connection id: a tracker's
+// OnStepOf need not tell it the others' packets, and may park them.
+func (l *Ladder) Wants(id uint64) bool { return l.want == nil || l.want[id] }
+
 // Step records one packet; it is a tracker's OnStep.
 func (l *Ladder) Step(st tracker.Step) {
 	s, c := st.Segment, st.Conn

@@ -166,11 +166,12 @@ func (h *parkHeap) Pop() any {
 func (t *Tracker) Parked() int { return t.parked.len() }
 
 // parking reports whether connections are parked at all: only when asked
-// (Config.Park), with no OnEvent or OnStep listener (a parked connection's
-// events and steps could not be told) and no table limit (which counts
-// Conns).
+// (Config.Park), with no OnEvent listener or OnStep listener for every
+// connection (a parked connection's events and steps could not be told:
+// with OnStepOf, those it wants are never parked) and no table limit
+// (which counts Conns).
 func (t *Tracker) parking() bool {
-	return t.cfg.Park && t.onEvent == nil && t.onStep == nil && t.cfg.MaxConns <= 0
+	return t.cfg.Park && t.onEvent == nil && (t.onStep == nil || t.stepWant != nil) && t.cfg.MaxConns <= 0
 }
 
 // synOnly reports whether c has seen nothing but SYNs from its client,
@@ -211,7 +212,7 @@ func (t *Tracker) parkDue(now int64, minIdle time.Duration) {
 			return
 		}
 		c := tm.c
-		if c.gen != tm.gen || c.done || c.expiring || !c.synOnly() {
+		if c.gen != tm.gen || c.done || c.expiring || !c.synOnly() || t.stepWant != nil && t.stepWant(c.ID) {
 			continue
 		}
 		if last := c.Last.UnixNano(); now-last < int64(parkAfter) {

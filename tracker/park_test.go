@@ -136,3 +136,34 @@ func TestParkOnlyWhatComesBackExactly(t *testing.T) {
 		}
 	}
 }
+
+// With OnStepOf, the connections it does not want are parked as without
+// a listener, the ones it wants never are, and it is told the steps of
+// those only, all of them.
+func TestOnStepOfParksTheOthers(t *testing.T) {
+	server := netip.MustParseAddrPort("10.0.0.2:80")
+	base := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	cfg, _ := Profile("linux")
+	cfg.Park = true
+	tr := New(cfg, func(*Conn) {})
+	var steps []int64
+	tr.OnStepOf(func(s Step) { steps = append(steps, s.Segment.Frame) }, func(id uint64) bool { return id == 2 })
+	// Three unanswered SYNs, each sent again 1 s later; the clock then
+	// moves on by a packet of a fourth connection 5 s later.
+	frame := int64(0)
+	for _, at := range []time.Duration{0, time.Second} {
+		for i := range 3 {
+			frame++
+			syn := capture.Segment{Frame: frame, Time: base.Add(at), Src: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(40000+i)), Dst: server, Flags: capture.SYN, Seq: 7, WindowScale: capture.NoWindowScale}
+			tr.Track(&syn)
+		}
+	}
+	later := capture.Segment{Frame: 7, Time: base.Add(6 * time.Second), Src: netip.MustParseAddrPort("10.0.0.3:1"), Dst: server, Flags: capture.SYN, Seq: 9, WindowScale: capture.NoWindowScale}
+	tr.Track(&later)
+	if tr.Parked() != 2 {
+		t.Errorf("%d parked, want 2: connections 1 and 3, not 2", tr.Parked())
+	}
+	if want := []int64{2, 5}; !cmp.Equal(steps, want) {
+		t.Errorf("steps of frames %v, want %v (connection 2's SYNs)", steps, want)
+	}
+}

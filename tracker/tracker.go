@@ -47,6 +47,7 @@ type Tracker struct {
 	emit      func(*Conn)
 	onEvent   func(Event)
 	onStep    func(Step)
+	stepWant  func(id uint64) bool // OnStepOf; nil: every connection's steps
 	conns     connTable
 	nextID    uint64
 	now       time.Time
@@ -143,7 +144,14 @@ func (t *Tracker) OnEvent(fn func(Event)) { t.onEvent = fn }
 // fn, after the connection's states were updated: a ladder of each packet
 // with both sides' states. Segments of connections already handed on
 // (Late) are not.
-func (t *Tracker) OnStep(fn func(Step)) { t.onStep = fn }
+func (t *Tracker) OnStep(fn func(Step)) { t.onStep, t.stepWant = fn, nil }
+
+// OnStepOf is OnStep for the connections whose ID want accepts: the
+// others may be parked (Config.Park), as without OnStep, and fn is not
+// told their segments.
+func (t *Tracker) OnStepOf(fn func(Step), want func(id uint64) bool) {
+	t.onStep, t.stepWant = fn, want
+}
 
 // Open returns the number of connections in memory.
 func (t *Tracker) Open() int { return t.conns.len() + t.parked.len() }
@@ -263,7 +271,7 @@ func (t *Tracker) track(s *capture.Segment, key *capture.Key, h uint64) {
 	if t.onEvent != nil && len(c.Anomalies) > na {
 		t.events(c, len(c.Transitions), na)
 	}
-	if t.onStep != nil {
+	if t.onStep != nil && (t.stepWant == nil || t.stepWant(c.ID)) {
 		t.onStep(Step{Conn: c, Segment: s, From: from, Findings: found})
 	}
 }

@@ -39,6 +39,9 @@ type settings struct {
 	// onStep, when set, is handed every segment a connection takes
 	// (tracker.OnStep); the capture is then read by one tracker.
 	onStep func(tracker.Step)
+	// stepWant, when set, narrows onStep to the connections it accepts
+	// (tracker.OnStepOf): the others may then be parked.
+	stepWant func(id uint64) bool
 	// onFirst, when set, is told the time START counts from (the file's
 	// first TCP segment) before the first segment is tracked.
 	onFirst func(time.Time)
@@ -153,7 +156,9 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, set setting
 	t = one
 	// From a stream, one tracker hands each connection on as it ends,
 	// where workers would hold it until a batch of 2,048 packets had come.
-	if set.onStep != nil {
+	if set.onStep != nil && set.stepWant != nil {
+		one.OnStepOf(set.onStep, set.stepWant)
+	} else if set.onStep != nil {
 		one.OnStep(set.onStep)
 	} else if cfg.Workers > 1 && !stream {
 		t = tracker.NewSharded(cfg, cfg.Workers, emit)

@@ -112,6 +112,9 @@ func (o *severityFlags) parse() error {
 	return nil
 }
 
+// ignores reports whether id is left out.
+func (o *severityFlags) ignores(id string) bool { return o.ignored[id] }
+
 // keep returns rows without the ignored ids.
 func (o *severityFlags) keep(rows []report.AnomalyRow) []report.AnomalyRow {
 	if len(o.ignored) == 0 {

@@ -79,6 +79,9 @@ an SVG image with its text drawing under it.`,
 					l.HTML()
 				}
 				set.onStep = l.Step
+				if len(want) > 0 {
+					set.stepWant = l.Wants // the others may be parked
+				}
 				set.onFirst = l.SetFirst
 				// From a pipe or a FIFO, which may still be being written,
 				// each connection is drawn as it ends.

@@ -51,10 +51,9 @@ CI job can keep the report and fail on it.`,
 			}
 			errOut := cmd.ErrOrStderr()
 			var files []*report.Incident
-			var all []report.AnomalyRow
-			failed := false
+			failed, worst := false, -1
 			for _, name := range args {
-				in := &report.Incident{File: name}
+				in := &report.Incident{File: name, Keep: max(examples, ladders), Ignore: sf.ignores}
 				sum, err := analyseConns(cmd.Context(), cmd.InOrStdin(), name, set, func(c *tracker.Conn) error {
 					in.Add(c)
 					return nil
@@ -67,8 +66,9 @@ CI job can keep the report and fail on it.`,
 					}
 				}
 				in.Summary = *sum
-				in.Rows = sf.keep(in.Rows)
-				all = append(all, in.Rows...)
+				if s, ok := in.Worst(); ok {
+					worst = max(worst, int(s))
+				}
 				if ids := in.LadderConns(ladders); len(ids) > 0 {
 					if err := drawIncidentLadders(cmd, in, name, set, ids); err != nil {
 						fmt.Fprintln(errOut, "tcplens:", err)
@@ -89,7 +89,10 @@ CI job can keep the report and fail on it.`,
 			if failed {
 				return errReported
 			}
-			return sf.verdict(all)
+			if sf.threshold >= 0 && worst >= sf.threshold {
+				return errAnomalies
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -111,7 +114,7 @@ func drawIncidentLadders(cmd *cobra.Command, in *report.Incident, name string, s
 	}
 	l := report.NewLadder(io.Discard, name, ids)
 	l.Keep()
-	set.onStep = l.Step
+	set.onStep, set.stepWant = l.Step, l.Wants
 	set.onFirst = l.SetFirst
 	set.progress = nil // the first pass drew one
 	sum, err := analyseConns(cmd.Context(), nil, name, set, func(c *tracker.Conn) error {
