@@ -30,6 +30,9 @@ type Incident struct {
 	Ignore   func(id string) bool
 	Ladders  []LadderDrawing
 	NoLadder string // why no ladder could be drawn, when one was wanted
+	// Err is why the file could not be read to its end, if it could not:
+	// the report is of what came before.
+	Err string
 
 	outcomes   outcomeCounts
 	rows       []AnomalyRow // the kept rows, and those added since the last compact
@@ -250,6 +253,9 @@ func WriteIncidentMarkdown(w io.Writer, files []*Incident, o IncidentOptions) er
 			b.WriteString("\n")
 		}
 		fmt.Fprintf(&b, "# tcplens report: %s\n\n%s\n\n", mdText(in.File), in.Verdict())
+		if in.Err != "" {
+			fmt.Fprintf(&b, "**The file could not be read to its end; this is the report of what came before:** %s\n\n", mdText(in.Err))
+		}
 		b.WriteString("| | |\n|---|---|\n")
 		for _, f := range in.facts() {
 			fmt.Fprintf(&b, "| %s | %s |\n", f[0], mdCell(f[1]))
@@ -373,7 +379,8 @@ var incidentHTML = template.Must(template.New("report").Funcs(template.FuncMap{"
 {{range .}}<section>
 <h1>tcplens report: {{.File}}</h1>
 <p>{{.Verdict}}</p>
-<table>
+{{with .Err}}<p class="error">The file could not be read to its end; this is the report of what came before: {{.}}</p>
+{{end}}<table>
 {{range .Facts}}<tr><th>{{index . 0}}</th><td>{{index . 1}}</td></tr>
 {{end}}</table>
 <pre>{{.Footer}}</pre>

@@ -222,3 +222,30 @@ func TestLadderHTML(t *testing.T) {
 		t.Errorf("the page's drawings are not the text ladder's (-text +html):\n%s", diff)
 	}
 }
+
+// A file that cannot be read to its end still gets the report of what
+// came before, which says so; the exit status is 1, and the error is told
+// once.
+func TestReportTruncated(t *testing.T) {
+	data, err := os.ReadFile(closeWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(t.TempDir(), "cut.pcapng")
+	if err := os.WriteFile(name, data[:len(data)-10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := runCLI(t, nil, "report", name)
+	if !errors.Is(err, errReported) {
+		t.Errorf("exit: %v, want status 1", err)
+	}
+	if strings.Count(errOut, "truncated") != 1 {
+		t.Errorf("stderr should tell the truncation once:\n%s", errOut)
+	}
+	if !strings.Contains(out, "**The file could not be read to its end; this is the report of what came before:** "+name+": frame 42") {
+		t.Errorf("the report does not say the file was cut:\n%s", out)
+	}
+	if !strings.Contains(out, "### `close-wait-stuck` (error)") || !strings.Contains(out, "### Connection 1") {
+		t.Errorf("the report lacks what came before the cut:\n%s", out)
+	}
+}

@@ -64,6 +64,7 @@ CI job can keep the report and fail on it.`,
 					if sum == nil {
 						continue
 					}
+					in.Err = err.Error()
 				}
 				in.Summary = *sum
 				if s, ok := in.Worst(); ok {
@@ -123,6 +124,9 @@ func drawIncidentLadders(cmd *cobra.Command, in *report.Incident, name string, s
 	})
 	if sum == nil {
 		return err
+	}
+	if in.Err != "" {
+		err = nil // the first pass met it, and said so
 	}
 	if cerr := l.Close(*sum); err == nil {
 		err = cerr
