@@ -74,7 +74,7 @@ func (lc *ladderConn) svg() string {
 	w(`<title>%s</title>`+"\n", esc(lc.title()))
 	w(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#333"/></marker></defs>` + "\n")
 	text := func(x, y float64, anchor, class, s string) {
-		w(`<text x="%.1f" y="%.1f" text-anchor="%s" class="%s">%s</text>`+"\n", x, y, anchor, class, esc(s))
+		w(`<text x="%.1f" y="%.1f" text-anchor="%s" class="%s"%s>%s</text>`+"\n", x, y, anchor, class, svgLook[class], esc(s))
 	}
 	y := float64(svgRow) - 6
 	text(frameX, y, "end", "head", "FRAME")
@@ -126,6 +126,20 @@ func (lc *ladderConn) svg() string {
 	return b.String()
 }
 
+// svgLook is how each class of text looks, as attributes, so that an SVG
+// looks the same on its own as in a page.
+var svgLook = map[string]string{
+	"head":            ` font-weight="bold"`,
+	"state changed":   ` font-weight="bold"`,
+	"timer":           ` fill="#777" font-style="italic"`,
+	"note":            ` fill="#555"`,
+	"time":            ` fill="#555"`,
+	"frame":           ` fill="#555"`,
+	"anomaly info":    ` fill="#335"`,
+	"anomaly warning": ` fill="#a05a00"`,
+	"anomaly error":   ` fill="#b00020"`,
+}
+
 // anomalyLine is what a drawing says of an anomaly, as the text ladder
 // does after its "!".
 func anomalyLine(a *Anomaly) string {
@@ -151,13 +165,6 @@ pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; }
 .warning { color: #a05a00; font-weight: bold; }
 .info { color: #335; }
 div.svg { overflow-x: auto; }
-svg.ladder text.head { font-weight: bold; }
-svg.ladder text.changed { font-weight: bold; }
-svg.ladder text.timer { fill: #777; font-style: italic; }
-svg.ladder text.note, svg.ladder text.time, svg.ladder text.frame { fill: #555; }
-svg.ladder text.anomaly { fill: #335; }
-svg.ladder text.anomaly.warning { fill: #a05a00; }
-svg.ladder text.anomaly.error { fill: #b00020; }
 `
 
 // HTMLHead starts a self-contained HTML page titled title.
