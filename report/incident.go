@@ -37,11 +37,13 @@ type Incident struct {
 	outcomes   outcomeCounts
 	rows       []AnomalyRow // the kept rows, and those added since the last compact
 	counts     map[string]*idCount
-	bySeverity [3]int // rows of each severity
+	bySeverity [3]int // anomaly ids of each severity, once per connection
+	withAny    int    // connections with an anomaly not ignored
 	scratch    []AnomalyRow
+	seen       map[string]tracker.Severity // Add's: the ids of one connection
 }
 
-// idCount is what is counted of an anomaly id's rows.
+// idCount is what is counted of an anomaly id.
 type idCount struct {
 	connections, times int
 	severity           tracker.Severity // the most severe
@@ -51,9 +53,11 @@ type idCount struct {
 type IncidentGroup struct {
 	tracker.Kind
 	Severity    string // the most severe of its rows
-	Connections int
-	Times       int          // the rows' counts added up
-	Rows        []AnomalyRow // those kept, in connection order
+	Connections int    // connections that showed it
+	Times       int    // the rows' counts added up
+	// Rows are those of its first connections that were kept, in
+	// connection order (one per side that showed it).
+	Rows []AnomalyRow
 }
 
 // Add takes what the report needs of a finished connection.
@@ -63,53 +67,99 @@ func (in *Incident) Add(c *tracker.Conn) {
 		in.Last = c.Last
 	}
 	in.scratch = AppendAnomalyRows(in.scratch[:0], in.File, c)
-	for _, r := range in.scratch {
-		in.addRow(r)
-	}
+	in.addConn(in.scratch)
 	clear(in.scratch)
 }
 
-// addRow counts r, and keeps it until a compact.
-func (in *Incident) addRow(r AnomalyRow) {
-	if in.Ignore != nil && in.Ignore(r.ID) {
-		return
-	}
+// addConn counts rows, the anomalies of one connection, each id once,
+// and keeps them until the next compaction.
+func (in *Incident) addConn(rows []AnomalyRow) {
 	if in.counts == nil {
-		in.counts = map[string]*idCount{}
+		in.counts, in.seen = map[string]*idCount{}, map[string]tracker.Severity{}
 	}
-	n := in.counts[r.ID]
-	if n == nil {
-		n = &idCount{}
-		in.counts[r.ID] = n
+	clear(in.seen)
+	for _, r := range rows {
+		if in.Ignore != nil && in.Ignore(r.ID) {
+			continue
+		}
+		n := in.counts[r.ID]
+		if n == nil {
+			n = &idCount{}
+			in.counts[r.ID] = n
+		}
+		sev, _ := tracker.ParseSeverity(r.Severity)
+		n.times += r.Count
+		n.severity = max(n.severity, sev)
+		if prev, ok := in.seen[r.ID]; !ok || sev > prev {
+			in.seen[r.ID] = sev
+		}
+		in.rows = append(in.rows, r)
 	}
-	sev := tracker.Severity(max(0, severityRank(r.Severity)))
-	n.connections++
-	n.times += r.Count
-	n.severity = max(n.severity, sev)
-	in.bySeverity[sev]++
-	in.rows = append(in.rows, r)
-	if in.Keep > 0 && len(in.rows) > 4*in.Keep*len(in.counts)+4096 {
+	for id, sev := range in.seen {
+		in.counts[id].connections++
+		in.bySeverity[sev]++
+	}
+	if len(in.seen) > 0 {
+		in.withAny++
+	}
+	// Keep beyond a million shows more than anyone reads: all is kept.
+	if in.Keep > 0 && in.Keep <= 1<<20 && len(in.rows) > 4*in.Keep*len(in.counts)+4096 {
 		in.rows = slices.Clone(in.kept())
 	}
 }
 
-// kept sorts the rows by id and connection and returns the first Keep of
-// each id.
+// kept sorts the rows by id and connection and returns those of the first
+// Keep connections of each id.
 func (in *Incident) kept() []AnomalyRow {
 	SortAnomalyRows(in.rows)
 	if in.Keep <= 0 {
 		return in.rows
 	}
 	out := in.rows[:0]
-	for i := 0; i < len(in.rows); {
+	for _, g := range groupByID(in.rows) {
+		out = append(out, firstConns(g, in.Keep)...)
+	}
+	return out
+}
+
+// groupByID cuts rows, sorted by id, into the rows of each id.
+func groupByID(rows []AnomalyRow) [][]AnomalyRow {
+	var out [][]AnomalyRow
+	for i := 0; i < len(rows); {
 		j := i
-		for j < len(in.rows) && in.rows[j].ID == in.rows[i].ID {
+		for j < len(rows) && rows[j].ID == rows[i].ID {
 			j++
 		}
-		out = append(out, in.rows[i:min(j, i+in.Keep)]...)
+		out = append(out, rows[i:j])
 		i = j
 	}
 	return out
+}
+
+// firstConns returns the rows, in connection order, of the first n
+// connections in rows.
+func firstConns(rows []AnomalyRow, n int) []AnomalyRow {
+	conns := 0
+	for i := range rows {
+		if i == 0 || rows[i].Conn != rows[i-1].Conn {
+			if conns++; conns > n {
+				return rows[:i]
+			}
+		}
+	}
+	return rows
+}
+
+// countConns returns how many connections rows, in connection order, are
+// of.
+func countConns(rows []AnomalyRow) int {
+	n := 0
+	for i := range rows {
+		if i == 0 || rows[i].Conn != rows[i-1].Conn {
+			n++
+		}
+	}
+	return n
 }
 
 // Worst returns the most severe anomaly's severity, and false if there
@@ -131,29 +181,17 @@ func (in *Incident) Worst() (tracker.Severity, bool) {
 func (in *Incident) Groups() []IncidentGroup {
 	in.rows = in.kept()
 	var groups []IncidentGroup
-	for i := 0; i < len(in.rows); {
-		j := i
-		for j < len(in.rows) && in.rows[j].ID == in.rows[i].ID {
-			j++
-		}
-		k, _ := tracker.KindOf(in.rows[i].ID)
+	for _, rows := range groupByID(in.rows) {
+		k, _ := tracker.KindOf(rows[0].ID)
 		n := in.counts[k.ID]
-		groups = append(groups, IncidentGroup{Kind: k, Severity: n.severity.String(), Connections: n.connections, Times: n.times, Rows: in.rows[i:j]})
-		i = j
+		groups = append(groups, IncidentGroup{Kind: k, Severity: n.severity.String(), Connections: n.connections, Times: n.times, Rows: rows})
 	}
 	slices.SortStableFunc(groups, func(a, b IncidentGroup) int {
-		return cmp.Compare(severityRank(b.Severity), severityRank(a.Severity))
+		sa, _ := tracker.ParseSeverity(a.Severity)
+		sb, _ := tracker.ParseSeverity(b.Severity)
+		return cmp.Compare(sb, sa)
 	})
 	return groups
-}
-
-func severityRank(s string) int {
-	for _, sev := range []tracker.Severity{tracker.Info, tracker.Warning, tracker.Error} {
-		if s == sev.String() {
-			return int(sev)
-		}
-	}
-	return -1
 }
 
 // LadderConns picks up to n connections to draw: those with an anomaly of
@@ -161,29 +199,53 @@ func severityRank(s string) int {
 // any (a connection chosen for one id counts for every id it shows), the
 // most severe ids first, in connection order within an id.
 func (in *Incident) LadderConns(n int) []uint64 {
-	var lists [][]uint64
+	var lists [][]uint64           // each id's connections
+	var ids []string               // lists' ids
+	shows := map[uint64][]string{} // each connection's ids
 	for _, g := range in.Groups() {
-		if severityRank(g.Severity) < int(tracker.Warning) {
+		if sev, _ := tracker.ParseSeverity(g.Severity); sev < tracker.Warning {
 			break
 		}
-		var ids []uint64
-		for _, r := range g.Rows {
-			if severityRank(r.Severity) >= int(tracker.Warning) {
-				ids = append(ids, r.Conn)
+		var conns []uint64
+		for i, r := range g.Rows {
+			if sev, _ := tracker.ParseSeverity(r.Severity); sev < tracker.Warning {
+				continue
+			}
+			if i == 0 || r.Conn != g.Rows[i-1].Conn {
+				conns = append(conns, r.Conn)
+				shows[r.Conn] = append(shows[r.Conn], g.ID)
 			}
 		}
-		lists = append(lists, ids)
+		lists, ids = append(lists, conns), append(ids, g.ID)
 	}
-	chosen := map[uint64]bool{}
+	chosen, covered := map[uint64]bool{}, map[string]bool{}
 	var out []uint64
+	choose := func(conn uint64) {
+		chosen[conn] = true
+		out = append(out, conn)
+		for _, id := range shows[conn] {
+			covered[id] = true
+		}
+	}
+	// First one connection for each id no chosen connection shows, then
+	// the next connections of each id in turn.
+	for i, conns := range lists {
+		for _, c := range conns {
+			if covered[ids[i]] || len(out) == n {
+				break
+			}
+			if !chosen[c] {
+				choose(c)
+			}
+		}
+	}
 	for round := 0; len(out) < n; round++ {
 		more := false
-		for _, ids := range lists {
-			if round < len(ids) {
+		for _, conns := range lists {
+			if round < len(conns) {
 				more = true
-				if id := ids[round]; !chosen[id] && len(out) < n {
-					chosen[id] = true
-					out = append(out, id)
+				if c := conns[round]; !chosen[c] && len(out) < n {
+					choose(c)
 				}
 			}
 		}
@@ -222,7 +284,7 @@ func (in *Incident) Verdict() string {
 	if len(parts) == 0 {
 		return fmt.Sprintf("No anomalies in %s.", Plural(int64(in.outcomes.n), "connection"))
 	}
-	return fmt.Sprintf("Anomalies in %s: %s (counted once per connection).", Plural(int64(in.outcomes.n), "connection"), strings.Join(parts, ", "))
+	return fmt.Sprintf("Anomalies in %d of %s: %s (each id counted once per connection).", in.withAny, Plural(int64(in.outcomes.n), "connection"), strings.Join(parts, ", "))
 }
 
 // facts are the report's first table.
@@ -242,7 +304,7 @@ func (in *Incident) facts() [][2]string {
 
 // IncidentOptions are what a report shows beyond its file's facts.
 type IncidentOptions struct {
-	Examples int // rows shown per anomaly id; the rest are counted
+	Examples int // connections shown per anomaly id; the rest are counted
 }
 
 // WriteIncidentMarkdown writes the reports of files as Markdown.
@@ -268,12 +330,13 @@ func WriteIncidentMarkdown(w io.Writer, files []*Incident, o IncidentOptions) er
 				fmt.Fprintf(&b, "| `%s` | %s | %d | %d | %s | %s |\n", g.ID, g.Severity, g.Connections, g.Times, mdCell(g.Meaning), mdCell(g.Action))
 			}
 			for _, g := range groups {
-				fmt.Fprintf(&b, "\n### `%s` (%s)\n\n%s.\n\n| # | client | server | side | frame | what happened |\n|--:|---|---|---|--:|---|\n", g.ID, g.Severity, upperFirst(g.Trigger))
-				for _, r := range g.Rows[:min(len(g.Rows), o.Examples)] {
+				fmt.Fprintf(&b, "\n### `%s` (%s)\n\n%s.\n\n| # | client | server | side | frame | what happened |\n|--:|---|---|---|--:|---|\n", g.ID, g.Severity, mdText(upperFirst(g.Trigger)))
+				shown := firstConns(g.Rows, o.Examples)
+				for _, r := range shown {
 					fmt.Fprintf(&b, "| %d | %s | %s | %s | %d | %s |\n", r.Conn, mdCell(r.Client), mdCell(r.Server), r.Side, r.Frame, mdCell(r.Text))
 				}
-				if n := g.Connections - min(len(g.Rows), o.Examples); n > 0 {
-					fmt.Fprintf(&b, "\n… and %s more: `tcplens anomalies %s` lists them all.\n", Plural(int64(n), "connection"), mdCode(in.File))
+				if n := g.Connections - countConns(shown); n > 0 {
+					fmt.Fprintf(&b, "\nNot shown: %s; %s lists them all.\n", Plural(int64(n), "connection"), mdCode("tcplens anomalies "+in.File))
 				}
 			}
 		}
@@ -282,7 +345,7 @@ func WriteIncidentMarkdown(w io.Writer, files []*Incident, o IncidentOptions) er
 			if in.NoLadder != "" {
 				fmt.Fprintf(&b, "%s\n", mdText(in.NoLadder))
 			} else {
-				fmt.Fprintf(&b, "The connections with the most severe anomalies, one for each id first, drawn packet by packet as `tcplens ladder --conn %s` draws them.\n", ladderList(in.Ladders))
+				fmt.Fprintf(&b, "The connections with the most severe anomalies, one for each id first, drawn packet by packet as %s draws them.\n", mdCode("tcplens ladder --conn "+ladderList(in.Ladders)+" "+in.File))
 			}
 			for _, l := range in.Ladders {
 				fmt.Fprintf(&b, "\n### Connection %d\n\n%s", l.Conn, mdBlock(l.Text))
@@ -312,21 +375,35 @@ func upperFirst(s string) string {
 // fence is longer than any run of backticks in it (a file name may have
 // some).
 func mdBlock(text string) string {
-	fence, run := 3, 0
-	for _, r := range text {
-		if r != '`' {
+	f := strings.Repeat("`", max(3, longestRun(text, '`')+1))
+	return f + "text\n" + text + f + "\n"
+}
+
+// mdCode is s as a code span, delimited by more backticks than any run
+// of them in s (a file name may have some); line ends, which would end
+// the paragraph, become spaces.
+func mdCode(s string) string {
+	s = strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
+	fence := strings.Repeat("`", longestRun(s, '`')+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}
+
+// longestRun is the length of the longest run of c in s.
+func longestRun(s string, c rune) int {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r != c {
 			run = 0
 			continue
 		}
 		run++
-		fence = max(fence, run+1)
+		longest = max(longest, run)
 	}
-	f := strings.Repeat("`", fence)
-	return f + "text\n" + text + f + "\n"
+	return longest
 }
-
-// mdCode is s for a code span: a backtick in s would end it.
-func mdCode(s string) string { return strings.ReplaceAll(s, "`", "'") }
 
 // mdCell escapes what would end a Markdown table cell or start markup.
 func mdCell(s string) string {
@@ -336,7 +413,7 @@ func mdCell(s string) string {
 // mdText escapes Markdown's inline markup and HTML in s, which may come
 // from a file name or a packet.
 func mdText(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "\n", " ")
+	r := strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "&", "&amp;", "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "\r", " ", "\n", " ")
 	return r.Replace(s)
 }
 
@@ -353,16 +430,21 @@ func WriteIncidentHTML(w io.Writer, files []*Incident, o IncidentOptions) error 
 		Facts  [][2]string
 		Groups []IncidentGroup
 		Shown  func(IncidentGroup) []AnomalyRow
-		More   func(IncidentGroup) int
+		More   func(IncidentGroup) string
 		List   string
 	}
 	var data []file
 	for _, in := range files {
 		data = append(data, file{
 			Incident: in, Facts: in.facts(), Groups: in.Groups(),
-			Shown: func(g IncidentGroup) []AnomalyRow { return g.Rows[:min(len(g.Rows), o.Examples)] },
-			More:  func(g IncidentGroup) int { return max(0, g.Connections-min(len(g.Rows), o.Examples)) },
-			List:  ladderList(in.Ladders),
+			Shown: func(g IncidentGroup) []AnomalyRow { return firstConns(g.Rows, o.Examples) },
+			More: func(g IncidentGroup) string {
+				if n := g.Connections - countConns(firstConns(g.Rows, o.Examples)); n > 0 {
+					return Plural(int64(n), "connection")
+				}
+				return ""
+			},
+			List: ladderList(in.Ladders),
 		})
 	}
 	return incidentHTML.Execute(w, data)
@@ -395,10 +477,10 @@ var incidentHTML = template.Must(template.New("report").Funcs(template.FuncMap{"
 <tr><th>#</th><th>client</th><th>server</th><th>side</th><th>frame</th><th>what happened</th></tr>
 {{range call $f.Shown .}}<tr><td class="n">{{.Conn}}</td><td>{{.Client}}</td><td>{{.Server}}</td><td>{{.Side}}</td><td class="n">{{.Frame}}</td><td>{{.Text}}</td></tr>
 {{end}}</table>
-{{with call $f.More .}}<p>… and {{.}} more: <code>tcplens anomalies {{$f.File}}</code> lists them all.</p>
+{{with call $f.More .}}<p>Not shown: {{.}}; <code>tcplens anomalies {{$f.File}}</code> lists them all.</p>
 {{end}}{{end}}{{end}}{{if or .Ladders .NoLadder}}<h2>Ladders</h2>
 {{if .NoLadder}}<p>{{.NoLadder}}</p>
-{{else}}<p>The connections with the most severe anomalies, one for each id first, drawn packet by packet as <code>tcplens ladder --conn {{.List}}</code> draws them.</p>
+{{else}}<p>The connections with the most severe anomalies, one for each id first, drawn packet by packet as <code>tcplens ladder --conn {{.List}} {{.File}}</code> draws them.</p>
 {{end}}{{range .Ladders}}<h3>Connection {{.Conn}}</h3>
 <div class="svg">{{svg .SVG}}</div>
 <details><summary>as text</summary>

@@ -34,7 +34,7 @@ const (
 // svg draws lc as an SVG image: FRAME and TIME on the left, the client's
 // and the server's vertical lines with each side's state beside its line
 // after every packet (a change in bold), an arrow per packet labelled as
-// in the text drawing, timers' transitions in grey, anomalies in red
+// in the text drawing, timers' transitions in grey, anomalies in their severity's colour
 // under their packet. Every text is escaped.
 func (lc *ladderConn) svg() string {
 	labels := lc.labels()
@@ -72,7 +72,6 @@ func (lc *ladderConn) svg() string {
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	w(`<svg xmlns="http://www.w3.org/2000/svg" class="ladder" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="ui-monospace, Menlo, Consolas, monospace" font-size="%d">`+"\n", width, height, width, height, svgFont)
 	w(`<title>%s</title>`+"\n", esc(lc.title()))
-	w(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#333"/></marker></defs>` + "\n")
 	text := func(x, y float64, anchor, class, s string) {
 		w(`<text x="%.1f" y="%.1f" text-anchor="%s" class="%s"%s>%s</text>`+"\n", x, y, anchor, class, svgLook[class], esc(s))
 	}
@@ -111,7 +110,14 @@ func (lc *ladderConn) svg() string {
 			if row.from == tracker.Server {
 				x1, x2 = serverX, clientX
 			}
-			w(`<line class="arrow" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#333" marker-end="url(#arrow)"/>`+"\n", x1, y+2, x2, y+2)
+			// The head is drawn, not a marker: a marker needs an id, and a
+			// page of several drawings would repeat it.
+			head := 8.0
+			if x2 < x1 {
+				head = -8
+			}
+			w(`<line class="arrow" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#333"/>`+"\n", x1, y+2, x2-head, y+2)
+			w(`<path d="M %.1f %.1f L %.1f %.1f L %.1f %.1f z" fill="#333"/>`+"\n", x2, y+2, x2-head, y-2, x2-head, y+6)
 			text((clientX+serverX)/2, y-3, "middle", "label", labels[it.row])
 			if it.note != "" {
 				text(noteX, y, "start", "note", it.note)

@@ -16,6 +16,17 @@ const (
 	Error
 )
 
+// ParseSeverity returns the severity String names, and false for any
+// other text.
+func ParseSeverity(name string) (Severity, bool) {
+	for _, s := range [...]Severity{Info, Warning, Error} {
+		if name == s.String() {
+			return s, true
+		}
+	}
+	return 0, false
+}
+
 func (s Severity) String() string {
 	switch s {
 	case Info:
@@ -122,7 +133,7 @@ var Catalog = []Kind{
 		"the capture started after the connection opened", "start the capture earlier to see the handshake"},
 	{AnomalyOpenAtEnd, Info, "the connection was still open when the capture ended",
 		"a long-lived connection, or the capture stopped early", "nothing, unless it should have closed"},
-	{AnomalyTableFull, Warning, "the connection table was full (`sniff --max-conns`) and this connection, the longest idle, was evicted before it finished",
+	{AnomalyTableFull, Warning, "the connection table was full (sniff --max-conns) and this connection, the longest idle, was evicted before it finished",
 		"a SYN flood or scan, or far more concurrent connections than the limit", "raise --max-conns if memory allows, or filter the capture (-f) to the traffic of interest"},
 
 	{AnomalyRetransmission, Warning, "a segment carried data (or SYN/FIN) its sender had already sent (tcp.analysis.retransmission; counts fast and spurious ones too)",

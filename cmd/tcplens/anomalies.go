@@ -135,10 +135,8 @@ func (o *severityFlags) verdict(rows []report.AnomalyRow) error {
 
 // parseSeverity returns the severity named s, or -1 for "never".
 func parseSeverity(s string) (int, error) {
-	for _, sev := range []tracker.Severity{tracker.Info, tracker.Warning, tracker.Error} {
-		if s == sev.String() {
-			return int(sev), nil
-		}
+	if sev, ok := tracker.ParseSeverity(s); ok {
+		return int(sev), nil
 	}
 	if s == "never" {
 		return -1, nil

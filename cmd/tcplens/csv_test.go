@@ -13,6 +13,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/tcplens/tcplens/internal/scenario"
 	"github.com/tcplens/tcplens/internal/testcaptures"
 	"github.com/tcplens/tcplens/report"
 )
@@ -151,5 +152,33 @@ func TestCSVNoConnections(t *testing.T) {
 	rows := readCSV(t, name)
 	if len(rows) != 1 || !cmp.Equal(rows[0], report.CSVHeader) {
 		t.Fatalf("got %q, want the header alone", rows)
+	}
+}
+
+// A QinQ connection's vlan cell names both tags, outer first, as the
+// table's "vlan 100.10" does.
+func TestCSVVLAN(t *testing.T) {
+	b := scenario.New(scenario.Options{VLANs: []uint16{100, 10}})
+	b.Conn("10.0.0.1:40000", "10.0.0.2:80").Handshake()
+	name := filepath.Join(t.TempDir(), "qinq.pcap")
+	if err := b.WriteFile(name); err != nil {
+		t.Fatal(err)
+	}
+	rows := readCSV(t, name)
+	if len(rows) != 2 || rows[1][5] != "100.10" || rows[0][5] != "vlan" {
+		t.Errorf("got %q, want the vlan cell 100.10", rows)
+	}
+}
+
+// The README's CSV header is the one read prints.
+func TestCSVHeaderInREADME(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := readCSV(t, demo)
+	header := strings.Join(rows[0], ",")
+	if !strings.Contains(string(readme), "\n"+header+"\n") {
+		t.Errorf("the README does not show the header read prints:\n%s", header)
 	}
 }

@@ -23,7 +23,7 @@ func TestReportDemoMarkdown(t *testing.T) {
 	// What a reader looks for, whatever the golden file says: the
 	// verdict, the warnings before the info, and the ladders of the two
 	// connections with warnings exactly as tcplens ladder draws them.
-	if !strings.Contains(out, "\nAnomalies in 5 connections: 2 warnings, 1 info") {
+	if !strings.Contains(out, "\nAnomalies in 3 of 5 connections: 2 warnings, 1 info") {
 		t.Errorf("no verdict line:\n%s", out)
 	}
 	refused, abort, atEnd := strings.Index(out, "### `syn-refused` (warning)"), strings.Index(out, "### `rst-abort` (warning)"), strings.Index(out, "### `open-at-end` (info)")
@@ -42,7 +42,7 @@ func TestReportDemoMarkdown(t *testing.T) {
 	if got.String() != drawings {
 		t.Errorf("the report's ladders are not tcplens ladder --conn 3,4's:\n%s\nwant:\n%s", got.String(), drawings)
 	}
-	if !strings.Contains(out, "as `tcplens ladder --conn 3,4` draws them") {
+	if !strings.Contains(out, "as `tcplens ladder --conn 3,4 "+demo+"` draws them") {
 		t.Errorf("the report does not say how to draw its ladders:\n%s", out)
 	}
 }
@@ -242,7 +242,9 @@ func TestReportTruncated(t *testing.T) {
 	if strings.Count(errOut, "truncated") != 1 {
 		t.Errorf("stderr should tell the truncation once:\n%s", errOut)
 	}
-	if !strings.Contains(out, "**The file could not be read to its end; this is the report of what came before:** "+name+": frame 42") {
+	// (The file name is escaped in Markdown: the temporary directory's
+	// name may hold an underscore.)
+	if !strings.Contains(out, "**The file could not be read to its end; this is the report of what came before:** ") || !strings.Contains(out, "cut.pcapng: frame 42 at byte offset") {
 		t.Errorf("the report does not say the file was cut:\n%s", out)
 	}
 	if !strings.Contains(out, "### `close-wait-stuck` (error)") || !strings.Contains(out, "### Connection 1") {

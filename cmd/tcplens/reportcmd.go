@@ -53,7 +53,7 @@ CI job can keep the report and fail on it.`,
 			var files []*report.Incident
 			failed, worst := false, -1
 			for _, name := range args {
-				in := &report.Incident{File: name, Keep: max(examples, ladders), Ignore: sf.ignores}
+				in := &report.Incident{File: name, Keep: max(1, examples, ladders), Ignore: sf.ignores}
 				sum, err := analyseConns(cmd.Context(), cmd.InOrStdin(), name, set, func(c *tracker.Conn) error {
 					in.Add(c)
 					return nil
@@ -110,7 +110,7 @@ CI job can keep the report and fail on it.`,
 // in, as tcplens ladder --conn would.
 func drawIncidentLadders(cmd *cobra.Command, in *report.Incident, name string, set settings, ids []uint64) error {
 	if fi, err := os.Stat(name); name == "-" || err != nil || !fi.Mode().IsRegular() {
-		in.NoLadder = "No ladder: they take a second pass over the capture, and " + name + " is not a regular file (`tcplens ladder` draws it in one)."
+		in.NoLadder = "No ladder: they take a second pass over the capture, and " + name + " is not a regular file (tcplens ladder draws it in one)."
 		return nil
 	}
 	l := report.NewLadder(io.Discard, name, ids)
