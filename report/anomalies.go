@@ -59,23 +59,23 @@ func SortAnomalyRows(rows []AnomalyRow) {
 // anomaly per line.
 func WriteAnomalies(w io.Writer, rows []AnomalyRow) error {
 	var b strings.Builder
-	for i := 0; i < len(rows); {
-		j := i
-		total := 0
-		for j < len(rows) && rows[j].ID == rows[i].ID {
-			total += rows[j].Count
-			j++
+	for _, group := range groupByID(rows) {
+		total, conns := 0, 0
+		for i, r := range group {
+			total += r.Count
+			if i == 0 || r.Conn != group[i-1].Conn || r.File != group[i-1].File {
+				conns++ // a connection's rows (one per side) are together
+			}
 		}
-		k, _ := tracker.KindOf(rows[i].ID)
-		fmt.Fprintf(&b, "%s (%s): %d in %d connection(s) — %s\n", rows[i].ID, k.Severity, total, j-i, k.Action)
-		for _, r := range rows[i:j] {
+		k, _ := tracker.KindOf(group[0].ID)
+		fmt.Fprintf(&b, "%s (%s): %d in %d connection(s) — %s\n", group[0].ID, k.Severity, total, conns, k.Action)
+		for _, r := range group {
 			count := ""
 			if r.Count > 1 {
 				count = fmt.Sprintf(" x%d", r.Count)
 			}
 			fmt.Fprintf(&b, "  %s #%d %s > %s  %s %s frame %d%s: %s\n", r.File, r.Conn, r.Client, r.Server, r.Severity, r.Side, r.Frame, count, r.Text)
 		}
-		i = j
 	}
 	if len(rows) == 0 {
 		b.WriteString("no anomalies\n")

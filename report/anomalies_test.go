@@ -2,6 +2,7 @@ package report
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -71,5 +72,21 @@ func TestAnomalyRowsOrder(t *testing.T) {
 	rows = AppendAnomalyRows(nil, "b.pcap", conn(2, tracker.AnomalySYNUnanswered))
 	if rows[0].Client != "10.0.0.1:40000" || rows[0].Server != "10.0.0.2:80" || rows[0].Schema != AnomalySchemaVersion {
 		t.Errorf("row %+v: want the connection's endpoints and the schema", rows[0])
+	}
+}
+
+// An anomaly both sides of a connection showed counts the connection
+// once; the same number in two files is two connections.
+func TestWriteAnomaliesCountsConnections(t *testing.T) {
+	row := func(file string, conn uint64, side string) AnomalyRow {
+		return AnomalyRow{File: file, Conn: conn, Anomaly: Anomaly{ID: tracker.AnomalyLostSegment, Severity: "warning", Side: side, Count: 1}}
+	}
+	rows := []AnomalyRow{row("a.pcap", 16, "client"), row("a.pcap", 16, "server"), row("a.pcap", 23, "client"), row("b.pcap", 16, "client")}
+	var b strings.Builder
+	if err := WriteAnomalies(&b, rows); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(b.String(), "lost-segment (warning): 4 in 3 connection(s)") {
+		t.Errorf("got:\n%s", b.String())
 	}
 }
