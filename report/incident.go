@@ -165,15 +165,15 @@ func countConns(rows []AnomalyRow) int {
 // Worst returns the most severe anomaly's severity, and false if there
 // was none.
 func (in *Incident) Worst() (tracker.Severity, bool) {
-	for s := tracker.Error; ; s-- {
+	for _, s := range mostSevereFirst {
 		if in.bySeverity[s] > 0 {
 			return s, true
 		}
-		if s == tracker.Info {
-			return 0, false
-		}
 	}
+	return 0, false
 }
+
+var mostSevereFirst = [...]tracker.Severity{tracker.Error, tracker.Warning, tracker.Info}
 
 // Groups returns the anomalies by id, the most severe ids first (in
 // catalog order among equals), each with its kept rows in connection
@@ -269,16 +269,13 @@ func (in *Incident) Footer() string {
 func (in *Incident) Verdict() string {
 	n := in.bySeverity
 	var parts []string
-	for s := tracker.Error; ; s-- {
+	for _, s := range mostSevereFirst {
 		switch {
 		case n[s] == 0:
 		case s == tracker.Info: // "2 info", not "2 infos"
 			parts = append(parts, fmt.Sprintf("%d info", n[s]))
 		default:
 			parts = append(parts, Plural(int64(n[s]), s.String()))
-		}
-		if s == tracker.Info {
-			break
 		}
 	}
 	if len(parts) == 0 {
@@ -292,7 +289,7 @@ func (in *Incident) facts() [][2]string {
 	st := &in.Summary.Stats
 	f := [][2]string{{"capture", in.File}}
 	if !in.Summary.First.IsZero() {
-		f = append(f, [2]string{"first packet", in.Summary.First.UTC().Format("2006-01-02 15:04:05.000000 UTC")})
+		f = append(f, [2]string{"first TCP segment", in.Summary.First.UTC().Format("2006-01-02 15:04:05.000000 UTC")})
 		if !in.Last.IsZero() {
 			f = append(f, [2]string{"last packet of a connection", in.Last.UTC().Format("2006-01-02 15:04:05.000000 UTC")},
 				[2]string{"span", fmt.Sprintf("%.6f s", in.Last.Sub(in.Summary.First).Seconds())})
@@ -412,10 +409,9 @@ func mdCell(s string) string {
 
 // mdText escapes Markdown's inline markup and HTML in s, which may come
 // from a file name or a packet.
-func mdText(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "&", "&amp;", "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "\r", " ", "\n", " ")
-	return r.Replace(s)
-}
+func mdText(s string) string { return mdEscaper.Replace(s) }
+
+var mdEscaper = strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "&", "&amp;", "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "\r", " ", "\n", " ")
 
 // trustedSVG marks a drawing made by svg, which escapes every text it
 // draws, as safe to put in the page as it is.
@@ -433,9 +429,14 @@ func WriteIncidentHTML(w io.Writer, files []*Incident, o IncidentOptions) error 
 		More   func(IncidentGroup) string
 		List   string
 	}
-	var data []file
+	var data struct {
+		Title string
+		Files []file
+	}
+	var names []string
 	for _, in := range files {
-		data = append(data, file{
+		names = append(names, in.File)
+		data.Files = append(data.Files, file{
 			Incident: in, Facts: in.facts(), Groups: in.Groups(),
 			Shown: func(g IncidentGroup) []AnomalyRow { return firstConns(g.Rows, o.Examples) },
 			More: func(g IncidentGroup) string {
@@ -447,18 +448,11 @@ func WriteIncidentHTML(w io.Writer, files []*Incident, o IncidentOptions) error 
 			List: ladderList(in.Ladders),
 		})
 	}
+	data.Title = "tcplens report: " + strings.Join(names, ", ")
 	return incidentHTML.Execute(w, data)
 }
 
-var incidentHTML = template.Must(template.New("report").Funcs(template.FuncMap{"upper": upperFirst, "svg": trustedSVG, "style": func() template.CSS { return pageStyle }}).Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>tcplens report{{range .}}: {{.File}}{{end}}</title>
-<style>{{style}}</style>
-</head>
-<body>
-{{range .}}<section>
+var incidentHTML = template.Must(template.New("report").Funcs(template.FuncMap{"upper": upperFirst, "svg": trustedSVG, "head": htmlHead, "tail": htmlTail}).Parse(`{{head .Title}}{{range .Files}}<section>
 <h1>tcplens report: {{.File}}</h1>
 <p>{{.Verdict}}</p>
 {{with .Err}}<p class="error">The file could not be read to its end; this is the report of what came before: {{.}}</p>
@@ -487,6 +481,9 @@ var incidentHTML = template.Must(template.New("report").Funcs(template.FuncMap{"
 <pre>{{.Text}}</pre>
 </details>
 {{end}}{{end}}</section>
-{{end}}</body>
-</html>
-`))
+{{end}}{{tail}}`))
+
+// htmlHead and htmlTail are HTMLHead and HTMLTail for the template: they
+// escape what they were given themselves.
+func htmlHead(title string) template.HTML { return template.HTML(HTMLHead(title)) } //nolint:gosec // HTMLHead escapes
+func htmlTail() template.HTML             { return HTMLTail }

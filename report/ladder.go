@@ -335,12 +335,8 @@ func (l *Ladder) render(lc *ladderConn, w *bufio.Writer) {
 		w.WriteString("\n")
 		return
 	}
-	var text strings.Builder
-	tw := bufio.NewWriter(&text)
-	lc.write(tw)
-	tw.Flush()
 	fmt.Fprintf(w, "<section>\n<h2>%s</h2>\n<p>outcome: %s</p>\n<div class=\"svg\">%s</div>\n<details><summary>as text</summary>\n<pre>%s</pre>\n</details>\n</section>\n",
-		esc(lc.title()), esc(outcomeCell(&lc.rec)), lc.svg(), esc(text.String()))
+		esc(lc.title()), esc(outcomeCell(&lc.rec)), lc.svg(), esc(lc.text()))
 }
 
 // DrawFinished draws every finished connection not drawn yet, and from
@@ -503,6 +499,15 @@ func (lc *ladderConn) write(w *bufio.Writer) {
 			fmt.Fprintf(w, "%*s  %s\n", frameWidth+2+timeWidth, "", anomalyLine(it.anomaly))
 		}
 	}
+}
+
+// text is lc drawn as text.
+func (lc *ladderConn) text() string {
+	var b strings.Builder
+	w := bufio.NewWriter(&b)
+	lc.write(w)
+	w.Flush()
+	return b.String()
 }
 
 // title is a drawing's first line: the connection, its endpoints and

@@ -1,14 +1,12 @@
 package report
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"fmt"
 	"html"
 	"slices"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/tcplens/tcplens/tracker"
@@ -155,10 +153,14 @@ func anomalyLine(a *Anomaly) string {
 // esc escapes s for SVG (XML) text and attributes.
 func esc(s string) string { return html.EscapeString(s) }
 
-// HTML makes the Ladder draw each connection as a section of an HTML
-// page (HTMLHead before, HTMLTail after): its title and outcome, its SVG,
-// and its text drawing; the footer in a pre element.
-func (l *Ladder) HTML() { l.html = true }
+// HTML makes the Ladder draw its file as part of an HTML page (HTMLHead
+// before, HTMLTail after): the file's name as a heading, written at once,
+// then each connection as a section (its title and outcome, its SVG and
+// its text drawing), the footer in a pre element.
+func (l *Ladder) HTML() {
+	l.html = true
+	fmt.Fprintf(l.w, "<h1>%s</h1>\n", esc(l.file))
+}
 
 // pageStyle is the style of tcplens's HTML pages.
 const pageStyle = `
@@ -191,11 +193,7 @@ func (l *Ladder) Drawings() []LadderDrawing {
 	slices.SortFunc(l.kept, func(a, b *ladderConn) int { return cmp.Compare(a.rec.ID, b.rec.ID) })
 	out := make([]LadderDrawing, 0, len(l.kept))
 	for _, lc := range l.kept {
-		var b strings.Builder
-		bw := bufio.NewWriter(&b)
-		lc.write(bw)
-		bw.Flush()
-		out = append(out, LadderDrawing{Conn: lc.rec.ID, Text: b.String(), SVG: lc.svg()})
+		out = append(out, LadderDrawing{Conn: lc.rec.ID, Text: lc.text(), SVG: lc.svg()})
 	}
 	return out
 }

@@ -99,6 +99,7 @@ type Conn struct {
 	done        bool // handed on: the tracker has forgotten it
 	expiring    bool // chosen by the current sweep
 	released    bool // in the free list
+	stepped     bool // its steps go to the tracker's OnStep listener (decided when it is made)
 }
 
 // connRare is what few connections need: zero-window stalls and the

@@ -212,7 +212,7 @@ func (t *Tracker) parkDue(now int64, minIdle time.Duration) {
 			return
 		}
 		c := tm.c
-		if c.gen != tm.gen || c.done || c.expiring || !c.synOnly() || t.stepWant != nil && t.stepWant(c.ID) {
+		if c.gen != tm.gen || c.done || c.expiring || !c.synOnly() || c.stepped {
 			continue
 		}
 		if last := c.Last.UnixNano(); now-last < int64(parkAfter) {

@@ -144,11 +144,12 @@ func (t *Tracker) OnEvent(fn func(Event)) { t.onEvent = fn }
 // fn, after the connection's states were updated: a ladder of each packet
 // with both sides' states. Segments of connections already handed on
 // (Late) are not.
-func (t *Tracker) OnStep(fn func(Step)) { t.onStep, t.stepWant = fn, nil }
+func (t *Tracker) OnStep(fn func(Step)) { t.OnStepOf(fn, nil) }
 
-// OnStepOf is OnStep for the connections whose ID want accepts: the
+// OnStepOf is OnStep for the connections whose ID want accepts (every
+// connection if want is nil), asked once for each as it is made: the
 // others may be parked (Config.Park), as without OnStep, and fn is not
-// told their segments.
+// told their segments. Call it before the first segment.
 func (t *Tracker) OnStepOf(fn func(Step), want func(id uint64) bool) {
 	t.onStep, t.stepWant = fn, want
 }
@@ -271,7 +272,7 @@ func (t *Tracker) track(s *capture.Segment, key *capture.Key, h uint64) {
 	if t.onEvent != nil && len(c.Anomalies) > na {
 		t.events(c, len(c.Transitions), na)
 	}
-	if t.onStep != nil && (t.stepWant == nil || t.stepWant(c.ID)) {
+	if c.stepped {
 		t.onStep(Step{Conn: c, Segment: s, From: from, Findings: found})
 	}
 }
@@ -392,6 +393,7 @@ func (t *Tracker) makeConn(key capture.Key, h uint64, s *capture.Segment, id uin
 		c.Transitions = make([]Transition, 0, usualTransitions)
 	}
 	c.hash = h
+	c.stepped = t.onStep != nil && (t.stepWant == nil || t.stepWant(id))
 	c.synTimes = [2][]time.Duration{c.synBuf[0][:0], c.synBuf[1][:0]}
 	c.Dir[Client].WindowScale = capture.NoWindowScale
 	c.Dir[Server].WindowScale = capture.NoWindowScale

@@ -156,10 +156,8 @@ func analyseConns(ctx context.Context, stdin io.Reader, name string, set setting
 	t = one
 	// From a stream, one tracker hands each connection on as it ends,
 	// where workers would hold it until a batch of 2,048 packets had come.
-	if set.onStep != nil && set.stepWant != nil {
+	if set.onStep != nil {
 		one.OnStepOf(set.onStep, set.stepWant)
-	} else if set.onStep != nil {
-		one.OnStep(set.onStep)
 	} else if cfg.Workers > 1 && !stream {
 		t = tracker.NewSharded(cfg, cfg.Workers, emit)
 	}

@@ -72,7 +72,12 @@ from --fail-on: those a capture is known to show.`,
 			if failed {
 				return errReported
 			}
-			return sf.verdict(rows)
+			worst := -1
+			for _, r := range rows {
+				s, _ := parseSeverity(r.Severity)
+				worst = max(worst, s)
+			}
+			return sf.verdict(worst)
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "o", "text", "output format: text, json or ndjson")
@@ -123,12 +128,11 @@ func (o *severityFlags) keep(rows []report.AnomalyRow) []report.AnomalyRow {
 	return slices.DeleteFunc(rows, func(r report.AnomalyRow) bool { return o.ignored[r.ID] })
 }
 
-// verdict is errAnomalies if rows hold an anomaly at or above --fail-on.
-func (o *severityFlags) verdict(rows []report.AnomalyRow) error {
-	for _, r := range rows {
-		if s, _ := parseSeverity(r.Severity); o.threshold >= 0 && s >= o.threshold {
-			return errAnomalies
-		}
+// verdict is errAnomalies if the worst anomaly's severity (-1: there was
+// none) is at or above --fail-on.
+func (o *severityFlags) verdict(worst int) error {
+	if o.threshold >= 0 && worst >= o.threshold {
+		return errAnomalies
 	}
 	return nil
 }

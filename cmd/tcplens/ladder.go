@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	htmlpkg "html"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -66,8 +65,7 @@ an SVG image with its text drawing under it.`,
 			failed := false
 			for i, name := range args {
 				switch {
-				case html:
-					fmt.Fprintf(out, "<h1>%s</h1>\n", htmlpkg.EscapeString(name))
+				case html: // the Ladder heads its part of the page
 				case i > 0:
 					fmt.Fprintln(out)
 					fallthrough

@@ -90,10 +90,7 @@ CI job can keep the report and fail on it.`,
 			if failed {
 				return errReported
 			}
-			if sf.threshold >= 0 && worst >= sf.threshold {
-				return errAnomalies
-			}
-			return nil
+			return sf.verdict(worst)
 		},
 	}
 	f := cmd.Flags()
