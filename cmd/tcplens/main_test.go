@@ -88,17 +88,28 @@ func TestReadStdinMatchesFile(t *testing.T) {
 	}
 }
 
-func TestTruncatedCapture(t *testing.T) {
-	data, err := os.ReadFile(demo)
+// captureCopy writes the bytes of capture src that cut keeps to a file
+// named name in a temporary directory, and returns its path.
+func captureCopy(t *testing.T, src, name string, cut func([]byte) []byte) string {
+	t.Helper()
+	data, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Cut inside the record of frame 19 (the records of frames 1-18 end
-	// at byte 1976 in this file; see the error below).
-	path := filepath.Join(t.TempDir(), "cut.pcapng")
-	if err := os.WriteFile(path, data[:2000], 0o644); err != nil {
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, cut(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// whole keeps a capture whole (captureCopy).
+func whole(b []byte) []byte { return b }
+
+func TestTruncatedCapture(t *testing.T) {
+	// Cut inside the record of frame 19 (the records of frames 1-18 end
+	// at byte 1976 in this file; see the error below).
+	path := captureCopy(t, demo, "cut.pcapng", func(b []byte) []byte { return b[:2000] })
 	out, errOut, err := runCLI(t, nil, "read", path)
 	if err == nil {
 		t.Fatal("a truncated capture must fail")

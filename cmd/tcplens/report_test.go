@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -87,14 +86,7 @@ func htmlTexts(t *testing.T, page, name string) (texts []string, script bool) {
 func TestReportHTML(t *testing.T) {
 	// A file name is the one string of a report that its user did not get
 	// from tcplens: it must come out as text, never as markup.
-	name := filepath.Join(t.TempDir(), "<script>alert(1).pcapng")
-	data, err := os.ReadFile(closeWait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(name, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	name := captureCopy(t, closeWait, "<script>alert(1).pcapng", whole)
 	out, errOut, err := runCLI(t, nil, "report", "--format", "html", name)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
@@ -227,14 +219,7 @@ func TestLadderHTML(t *testing.T) {
 // came before, which says so; the exit status is 1, and the error is told
 // once.
 func TestReportTruncated(t *testing.T) {
-	data, err := os.ReadFile(closeWait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := filepath.Join(t.TempDir(), "cut.pcapng")
-	if err := os.WriteFile(name, data[:len(data)-10], 0o644); err != nil {
-		t.Fatal(err)
-	}
+	name := captureCopy(t, closeWait, "cut.pcapng", func(b []byte) []byte { return b[:len(b)-10] })
 	out, errOut, err := runCLI(t, nil, "report", name)
 	if !errors.Is(err, errReported) {
 		t.Errorf("exit: %v, want status 1", err)
